@@ -1,0 +1,1 @@
+"""Side effects of journeys: the store, deliveries and metrics, called from workflows."""

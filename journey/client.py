@@ -1,0 +1,25 @@
+"""Connecting to Temporal: the embedded dev server by default, any cluster through envconfig."""
+
+from __future__ import annotations
+
+import os
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.envconfig import ClientConfig
+
+DEFAULT_ADDRESS = "localhost:7233"
+
+
+def connect_config() -> dict[str, object]:
+    """`TEMPORAL_ADDRESS`, `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS*`,
+    `TEMPORAL_PROFILE` and TOML profiles, as `temporalio.envconfig` reads them."""
+    config = dict(ClientConfig.load_client_connect_config())
+    config.setdefault("target_host", os.environ.get("TEMPORAL_ADDRESS", DEFAULT_ADDRESS))
+    if not config.get("target_host"):
+        config["target_host"] = DEFAULT_ADDRESS
+    return config
+
+
+async def connect() -> Client:
+    return await Client.connect(**connect_config(), data_converter=pydantic_data_converter)  # type: ignore[arg-type]

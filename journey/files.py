@@ -1,0 +1,199 @@
+"""Reading the CSV files of the interface contract, whole-file-validated before anything is used.
+
+Every problem is reported with its line number (the header is line 1) and field, all at
+once, so a TA fixes a file in one pass; nothing is enrolled or written from a bad file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from journey.models import EVENT_PAYLOADS, Account, PayloadError, event_name_from_cli, parse_event
+
+ACCOUNT_COLUMNS = ("id", "name", "segment", "tier", "seats", "arr", "signed", "renewal", "ta", "ae")
+ACCOUNT_OPTIONAL = ("model", "deployment", "production_ready", "onboarding_complete")
+USAGE_COLUMNS = ("account", "date", "dau", "mau")
+EVENT_COLUMNS = ("account", "date", "event", "data")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: field '{self.field}': {self.message}"
+
+
+class FileProblems(ValueError):
+    """A file with problems; `str()` lists them all, one per line, with the file name."""
+
+    def __init__(self, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+        shown = problems[:50]
+        more = f"\n... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(
+            f"{path}: {len(problems)} problem(s); nothing was written\n"
+            + "\n".join(f"{path}:{p}" for p in shown)
+            + more
+        )
+
+
+class UsageRow(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: str = Field(min_length=1)
+    date: date
+    dau: int = Field(ge=0)
+    mau: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _dau_within_mau(self) -> UsageRow:
+        if self.dau > self.mau:
+            raise ValueError(f"dau {self.dau} is greater than mau {self.mau}")
+        return self
+
+
+class EventRow(BaseModel):
+    account: str
+    date: date
+    event: str
+    data: dict[str, object]
+
+
+def _rows(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
+    """Rows as (line number, {column: text}), with header problems reported on line 1."""
+    problems: list[Problem] = []
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as err:
+        raise FileProblems(str(path), [Problem(0, "(file)", err.strerror or str(err))]) from None
+    with handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in (reader.fieldnames or [])]
+        reader.fieldnames = header
+        missing = [c for c in required if c not in header]
+        for column in missing:
+            problems.append(Problem(1, column, "required column is missing from the header"))
+        known = set(required) | set(optional)
+        for column in header:
+            if column not in known:
+                problems.append(Problem(1, column, f"unknown column (expected {', '.join([*required, *optional])})"))
+        if problems:
+            return [], problems
+        rows = []
+        for row in reader:
+            if None in row:
+                problems.append(Problem(reader.line_num, "(row)", "more values than columns"))
+                continue
+            if not any((v or "").strip() for v in row.values()):
+                continue
+            rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
+    if not rows and not problems:
+        problems.append(Problem(1, "(file)", "no data rows"))
+    return rows, problems
+
+
+def _validate(model: type[T], line: int, data: dict[str, object], problems: list[Problem]) -> T | None:
+    try:
+        return model.model_validate(data)  # type: ignore[attr-defined, no-any-return]
+    except ValidationError as err:
+        for problem in err.errors():
+            field = ".".join(str(part) for part in problem["loc"]) or "(row)"
+            problems.append(Problem(line, field, problem["msg"].removeprefix("Value error, ")))
+        return None
+
+
+def read_accounts(path: str | Path) -> list[Account]:
+    path = Path(path)
+    rows, problems = _rows(path, ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL)
+    accounts: list[Account] = []
+    first_line: dict[str, int] = {}
+    for line, row in rows:
+        data = {k: v for k, v in row.items() if v != "" or k in ACCOUNT_COLUMNS}
+        account = _validate(Account, line, data, problems)
+        if account is None:
+            continue
+        if account.id in first_line:
+            problems.append(Problem(line, "id", f"duplicate id {account.id!r} (first on line {first_line[account.id]})"))
+            continue
+        first_line[account.id] = line
+        accounts.append(account)
+    if problems:
+        raise FileProblems(str(path), sorted(problems, key=lambda p: p.line))
+    return accounts
+
+
+def read_usage(path: str | Path, known_accounts: set[str] | None = None, today: date | None = None) -> list[UsageRow]:
+    path = Path(path)
+    rows, problems = _rows(path, USAGE_COLUMNS)
+    usage: list[UsageRow] = []
+    seen: dict[tuple[str, date], int] = {}
+    for line, row in rows:
+        parsed = _validate(UsageRow, line, dict(row), problems)
+        if parsed is None:
+            continue
+        if known_accounts is not None and parsed.account not in known_accounts:
+            problems.append(Problem(line, "account", f"unknown account {parsed.account!r}"))
+            continue
+        if today is not None and parsed.date > today:
+            problems.append(Problem(line, "date", f"{parsed.date} is in the future (today is {today})"))
+            continue
+        key = (parsed.account, parsed.date)
+        if key in seen:
+            problems.append(Problem(line, "date", f"a second row for {parsed.account} on {parsed.date} (first on line {seen[key]})"))
+            continue
+        seen[key] = line
+        usage.append(parsed)
+    if problems:
+        raise FileProblems(str(path), sorted(problems, key=lambda p: p.line))
+    return usage
+
+
+def read_events(path: str | Path, known_accounts: set[str] | None = None) -> list[EventRow]:
+    path = Path(path)
+    rows, problems = _rows(path, EVENT_COLUMNS)
+    events: list[EventRow] = []
+    for line, row in rows:
+        name = event_name_from_cli(row["event"])
+        if name not in EVENT_PAYLOADS:
+            problems.append(Problem(line, "event", f"unknown event {row['event']!r}"))
+            continue
+        try:
+            data = json.loads(row["data"]) if row["data"] else {}
+        except json.JSONDecodeError as err:
+            problems.append(Problem(line, "data", f"not valid JSON: {err.msg} at column {err.colno}"))
+            continue
+        if not isinstance(data, dict):
+            problems.append(Problem(line, "data", "must be a JSON object"))
+            continue
+        try:
+            on = date.fromisoformat(row["date"])
+        except ValueError:
+            problems.append(Problem(line, "date", f"{row['date']!r} is not a date (YYYY-MM-DD)"))
+            continue
+        data.setdefault("on", on.isoformat())
+        try:
+            parse_event(name, data)
+        except PayloadError as err:
+            problems.append(Problem(line, "data", str(err)))
+            continue
+        if known_accounts is not None and row["account"] not in known_accounts:
+            problems.append(Problem(line, "account", f"unknown account {row['account']!r}"))
+            continue
+        events.append(EventRow(account=row["account"], date=on, event=name, data=data))
+    if problems:
+        raise FileProblems(str(path), sorted(problems, key=lambda p: p.line))
+    return sorted(events, key=lambda e: e.date)

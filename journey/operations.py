@@ -1,0 +1,181 @@
+"""Client-side operations on journeys: enroll, send events, read status, search.
+
+The CLI calls these; so do the benchmarks and tests. Each takes a connected client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from journey import constants as names
+from journey.models import Account, JourneyStatus, event_name_for_cli
+from workflows.messages import JourneyInput
+
+
+class JourneyNotFound(LookupError):
+    pass
+
+
+class EventRejected(ValueError):
+    """The journey refused the event (its validator's message says why)."""
+
+
+@dataclass
+class EnrollReport:
+    started: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+
+
+def search_attributes(account: Account, stage: str = "signed", health: str = "green") -> TypedSearchAttributes:
+    renewal = datetime(account.renewal.year, account.renewal.month, account.renewal.day, tzinfo=timezone.utc)
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(names.SA_STAGE, stage),
+            SearchAttributePair(names.SA_SEGMENT, account.segment.value),
+            SearchAttributePair(names.SA_HEALTH, health),
+            SearchAttributePair(names.SA_MODEL, account.engagement_model.value),
+            SearchAttributePair(names.SA_TA, account.ta),
+            SearchAttributePair(names.SA_TIER, account.tier),
+            SearchAttributePair(names.SA_RENEWAL, renewal),
+        ]
+    )
+
+
+def static_summary(account: Account) -> str:
+    return f"{account.name} · {account.segment.value} · tier {account.tier} · {account.engagement_model.value}"
+
+
+def static_details(account: Account) -> str:
+    return (
+        f"**{account.name}** (`{account.id}`)\n\n"
+        f"Segment {account.segment.value}, tier {account.tier}, {account.engagement_model.value} engagement · "
+        f"{account.seats} seats · ARR {account.arr:,.0f}\n\n"
+        f"Signed {account.signed} · renewal {account.renewal} · TA {account.ta} · AE {account.ae} · "
+        f"{account.deployment.value}"
+    )
+
+
+async def enroll_one(
+    client: Client, account: Account, *, today: date | None = None, task_queue: str = names.TASK_QUEUE
+) -> bool:
+    """Start the account's journey; False when it already has one (running or ended)."""
+    try:
+        await client.start_workflow(
+            names.WORKFLOW_TYPE,
+            JourneyInput(account=account, today=today),
+            id=names.journey_workflow_id(account.id),
+            task_queue=task_queue,
+            search_attributes=search_attributes(account),
+            static_summary=static_summary(account),
+            static_details=static_details(account),
+            # Importing the same file twice must change nothing, even for ended journeys.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        return False
+    return True
+
+
+async def enroll_many(
+    client: Client,
+    accounts: Iterable[Account],
+    *,
+    today: date | None = None,
+    task_queue: str = names.TASK_QUEUE,
+    concurrency: int = 64,
+    progress: Callable[[int], None] | None = None,
+) -> EnrollReport:
+    """The bulk path: starts run concurrently, bounded so the server is never flooded."""
+    report = EnrollReport()
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(account: Account) -> None:
+        async with limit:
+            started = await enroll_one(client, account, today=today, task_queue=task_queue)
+        (report.started if started else report.existing).append(account.id)
+        if progress:
+            progress(1)
+
+    await asyncio.gather(*(one(account) for account in accounts))
+    return report
+
+
+async def send_event(client: Client, account_id: str, event: str, data: dict[str, Any]) -> JourneyStatus:
+    handle = client.get_workflow_handle(names.journey_workflow_id(account_id))
+    try:
+        return await handle.execute_update(event, data, result_type=JourneyStatus)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        message = getattr(cause, "message", None) or str(cause)
+        raise EventRejected(f"{account_id}: {event_name_for_cli(event)} rejected: {message}") from None
+    except RPCError as err:
+        raise _not_found(account_id, err) from None
+
+
+async def journey_status(client: Client, account_id: str) -> JourneyStatus:
+    handle = client.get_workflow_handle(names.journey_workflow_id(account_id))
+    try:
+        return await handle.query("status", result_type=JourneyStatus)
+    except RPCError as err:
+        raise _not_found(account_id, err) from None
+
+
+def _not_found(account_id: str, err: RPCError) -> Exception:
+    if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+        return JourneyNotFound(f"no running journey for account {account_id!r} ({err.message})")
+    return err
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def visibility_query(
+    *, stage: str | None = None, segment: str | None = None, health: str | None = None,
+    ta: str | None = None, model: str | None = None, running_only: bool = True,
+) -> str:
+    clauses = [f"WorkflowType = {_quote(names.WORKFLOW_TYPE)}"]
+    if running_only:
+        clauses.append("ExecutionStatus = 'Running'")
+    for key, value in (
+        (names.SA_STAGE, stage),
+        (names.SA_SEGMENT, segment),
+        (names.SA_HEALTH, health),
+        (names.SA_TA, ta),
+        (names.SA_MODEL, model),
+    ):
+        if value is not None:
+            clauses.append(f"{key.name} = {_quote(value)}")
+    return " AND ".join(clauses)
+
+
+async def list_journeys(client: Client, query: str, limit: int | None = None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    async for execution in client.list_workflows(query, limit=limit):
+        attrs = execution.typed_search_attributes
+        renewal = attrs.get(names.SA_RENEWAL)
+        rows.append(
+            {
+                "account": execution.id.removeprefix("journey-"),
+                "workflow_id": execution.id,
+                "status": WorkflowExecutionStatus(execution.status).name.lower() if execution.status else None,
+                "stage": attrs.get(names.SA_STAGE),
+                "health": attrs.get(names.SA_HEALTH),
+                "segment": attrs.get(names.SA_SEGMENT),
+                "tier": attrs.get(names.SA_TIER),
+                "engagement_model": attrs.get(names.SA_MODEL),
+                "ta": attrs.get(names.SA_TA),
+                "renewal_date": renewal.date().isoformat() if renewal else None,
+            }
+        )
+    rows.sort(key=lambda r: r["account"])
+    return rows

@@ -1,0 +1,86 @@
+"""Shared fixtures: one time-skipping Temporal server for the session, a fresh store and
+task queue per test, and helpers to move a journey's business calendar forward."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from journey.config import DeliverySettings
+from journey.constants import SEARCH_ATTRIBUTES
+from journey.devserver import packaged_binary
+from journey.models import JourneyStatus
+from journey.store import Store
+from workflows.worker import build_worker
+
+
+async def register_search_attributes(client: Client) -> None:
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in SEARCH_ATTRIBUTES},
+        )
+    )
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=packaged_binary("temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    await register_search_attributes(environment.client)
+    yield environment
+    await environment.shutdown()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = Store.open(f"sqlite:///{tmp_path / 'journey.db'}")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"journey-test-{uuid.uuid4().hex[:8]}"
+
+
+def quiet_settings() -> DeliverySettings:
+    """No Slack or SMTP configured: automated touches are recorded as not configured."""
+    return DeliverySettings(
+        slack_webhook_url=None, smtp_host=None, smtp_port=25, smtp_user=None, smtp_password=None,
+        smtp_starttls=False, email_from="journey@localhost", email_domain="localhost",
+        red_accounts_channel="#red-accounts", manager="ta-manager",
+    )
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def worker(env: WorkflowEnvironment, store: Store, task_queue: str) -> AsyncIterator[Worker]:
+    running = build_worker(env.client, store, task_queue=task_queue, settings=quiet_settings())
+    async with running:
+        yield running
+
+
+async def status_of(handle: WorkflowHandle) -> JourneyStatus:
+    return await handle.query("status", result_type=JourneyStatus)
+
+
+async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date) -> JourneyStatus:
+    """Skip server time until the journey's business date is `day` (plus a little, so its
+    wake-up at the start of that day has run)."""
+    status = await status_of(handle)
+    if day > status.today:
+        await env.sleep(timedelta(days=(day - status.today).days) + timedelta(hours=1))
+    return await status_of(handle)

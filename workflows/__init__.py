@@ -1,0 +1,1 @@
+"""Temporal workflows: one long-lived `AccountJourney` per account, plus its sub-processes."""

@@ -1,0 +1,54 @@
+"""The worker's assembly: every workflow and activity of `journey`, in one place."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.delivery import DeliveryActivities
+from activities.store import StoreActivities
+from journey.config import DeliverySettings
+from journey.constants import TASK_QUEUE
+from journey.store import Store
+from workflows.account_journey import AccountJourney
+from workflows.red_account import RedAccountRemediation
+
+WORKFLOWS = [AccountJourney, RedAccountRemediation]
+
+# Pure modules the workflows use; importing them once outside the sandbox keeps each
+# cached journey small (transitions re-imported per sandbox costs ~5x the memory).
+PASSTHROUGH = ("journey", "transitions", "pydantic", "pydantic_core", "workflows.messages")
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
+def build_worker(
+    client: Client,
+    store: Store,
+    *,
+    task_queue: str = TASK_QUEUE,
+    settings: DeliverySettings | None = None,
+    dry_run: bool = False,
+    playbook_dir: str | None = None,
+    max_cached_workflows: int = 10_000,
+    executor: ThreadPoolExecutor | None = None,
+) -> Worker:
+    """A worker for journeys on `task_queue`; `dry_run` records automated touches without sending."""
+    store_activities = StoreActivities(store, playbook_dir)
+    delivery = DeliveryActivities(store, settings or DeliverySettings.from_env(), dry_run=dry_run)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=WORKFLOWS,
+        activities=[*store_activities.all(), delivery.send_deliveries],
+        activity_executor=executor or ThreadPoolExecutor(max_workers=8),
+        workflow_runner=workflow_runner(),
+        max_cached_workflows=max_cached_workflows,
+    )
