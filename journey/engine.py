@@ -55,8 +55,9 @@ from journey.schedule import (
 # A touch that fell due this many days before it could be handled still happens (late);
 # older ones are recorded as skipped instead of surprising a customer months later.
 LATE_GRACE_DAYS = 7
-# Reminders ride along with the next wake-up if it comes within this many days.
-REMINDER_SLACK_DAYS = 7
+# Tasks for people are opened this many days before they are due, so a TA sees what is
+# coming, and a journey wakes about once per period instead of once per task.
+TASK_LEAD_DAYS = 14
 # With nothing scheduled, wake up this often anyway (keeps the timer summary honest).
 IDLE_WAKE_DAYS = 90
 DEFAULT_MANUAL_HEALTH_DAYS = 14
@@ -73,8 +74,6 @@ class TrackedTask(BaseModel):
     due: date
     owner_role: str
     owner: str
-    reminded: bool = False
-    escalated: bool = False
 
 
 class JourneyState(BaseModel):
@@ -393,10 +392,9 @@ class Engine:
             # A stage entered after the window opened (a short first term) opens renewal that day.
             self._move("open_renewal", max(self.renewal_opens(), s.stage_entered.get(s.stage.value, self.renewal_opens())))
         if s.manual_health_until is not None and s.manual_health_until <= today:
-            self._record("health", s.health.value, s.manual_health_until, note="manual color expired")
+            self._record("event", "manual_health_expired", s.manual_health_until, color=s.health.value)
             s.manual_health_until = None
         self._fire_due(today)
-        self._remind(today)
 
     def _fire_date(self, tp: Touchpoint, raw: date) -> date:
         deferred = self.s.deferred.get(tp.id)
@@ -415,7 +413,7 @@ class Engine:
                 if raw is None:
                     break
                 fire = self._fire_date(tp, raw)
-                if fire > today:
+                if self._handled_on(tp.id, fire) > today:
                     break
                 if not eligible(tp, ctx) or fire < today - timedelta(days=LATE_GRACE_DAYS):
                     self.s.last_due[tp.id] = raw
@@ -425,7 +423,7 @@ class Engine:
                     placed = cap.place(fire)
                     if placed > fire:
                         self.s.deferred[tp.id] = placed
-                        if placed > today:
+                        if self._handled_on(tp.id, placed) > today:
                             break
                         fire = placed
                     cap.take(fire)
@@ -434,6 +432,13 @@ class Engine:
                 self._fire(tp, raw, fire)
         cap.forget_before(today - timedelta(days=14))
         self.s.week_counts = cap.counts
+
+    def _handled_on(self, touchpoint_id: str, fire: date) -> date:
+        """When the journey acts on an occurrence: automated touches on the day, tasks ahead."""
+        tp = self.s.playbook.touchpoint(touchpoint_id)
+        if tp is None or tp.automated:
+            return fire
+        return fire - timedelta(days=TASK_LEAD_DAYS)
 
     def _fire_milestones(self, tp: Touchpoint, ctx: ScheduleContext, today: date) -> None:
         if not eligible(tp, ctx):
@@ -511,42 +516,6 @@ class Engine:
         )
         self.s.tasks.append(TrackedTask(key=key, touchpoint=tp.id, due=fire, owner_role=tp.owner.value, owner=owner))
 
-    def _remind(self, today: date) -> None:
-        policy = self.s.playbook.tasks
-        account = self.s.account
-        for task in self.s.tasks:
-            remind_on = task.due + timedelta(days=policy.remind_after_days)
-            escalate_on = task.due + timedelta(days=policy.escalate_after_days)
-            if not task.reminded and remind_on <= today:
-                task.reminded = True
-                self.effects.task_changes.append(TaskChange(key=task.key, reminded_on=today))
-                self._notify_person(task, task.owner, "reminder", today)
-            if not task.escalated and escalate_on <= today:
-                task.escalated = True
-                target = account.ae if policy.escalate_to == "ae" and task.owner != account.ae else "ta-manager"
-                self.effects.task_changes.append(TaskChange(key=task.key, escalated_on=today, escalated_to=target))
-                self._notify_person(task, target, "escalation", today)
-                self._record("task", task.touchpoint, today, status="escalated", to=target, task=task.key)
-
-    def _notify_person(self, task: TrackedTask, person: str, what: str, today: date) -> None:
-        account = self.s.account
-        self.effects.deliveries.append(
-            Delivery(
-                key=f"{task.key}/{what}",
-                account=account.id,
-                touchpoint=task.touchpoint,
-                channel="email",
-                recipient=person,
-                subject=f"{what.capitalize()}: {task.touchpoint} for {account.name} was due {task.due}",
-                body=(
-                    f"The task '{task.touchpoint}' for {account.name} ({account.id}) was due on "
-                    f"{task.due} and is still open. Close it with:\n\n"
-                    f"    journey done {account.id} {task.touchpoint}\n"
-                ),
-                due=today,
-            )
-        )
-
     def next_wake(self, today: date) -> tuple[date, str]:
         """The next business date something happens, and what it is (for the timer's summary)."""
         s = self.s
@@ -557,19 +526,8 @@ class Engine:
             candidates.append((self.renewal_opens(), "renewal stage opens"))
         if s.manual_health_until is not None:
             candidates.append((s.manual_health_until, "manual health color expires"))
-        candidates.extend((d.due, d.touchpoint) for d in self.next_touchpoints(limit=1))
+        candidates.extend((self._handled_on(d.touchpoint, d.due), d.touchpoint) for d in self.next_touchpoints(limit=3))
         hard = min(candidates, default=(today + timedelta(days=IDLE_WAKE_DAYS), "idle check"))
-        policy = s.playbook.tasks
-        soft: list[tuple[date, str]] = []
-        for task in s.tasks:
-            if not task.reminded:
-                soft.append((task.due + timedelta(days=policy.remind_after_days), f"reminder: {task.touchpoint}"))
-            elif not task.escalated:
-                soft.append((task.due + timedelta(days=policy.escalate_after_days), f"escalation: {task.touchpoint}"))
-        if soft:
-            first_soft = min(soft)
-            if hard[0] > first_soft[0] + timedelta(days=REMINDER_SLACK_DAYS):
-                hard = first_soft
         # Whatever is due today has been handled; never spin on a date that has come.
         return max(hard[0], today + timedelta(days=1)), hard[1]
 

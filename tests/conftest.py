@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -81,6 +81,9 @@ async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date
     """Skip server time until the journey's business date is `day` (plus a little, so its
     wake-up at the start of that day has run)."""
     status = await status_of(handle)
-    if day > status.today:
-        await env.sleep(timedelta(days=(day - status.today).days) + timedelta(hours=1))
+    now = await env.get_current_time()
+    business_now = now + timedelta(days=(status.today - now.date()).days)
+    target = datetime(day.year, day.month, day.day, 1, tzinfo=timezone.utc)
+    if target > business_now:
+        await env.sleep(target - business_now)
     return await status_of(handle)
