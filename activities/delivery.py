@@ -38,6 +38,7 @@ class DeliveryActivities:
     def send_deliveries(self, batch: DeliveryBatch) -> DeliveryReport:
         report = DeliveryReport()
         for key in batch.keys:
+            activity.heartbeat(key)
             row = self.store.claim_delivery(key)
             if row is None:
                 report.skipped += 1

@@ -87,3 +87,11 @@ async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date
     if target > business_now:
         await env.sleep(target - business_now)
     return await status_of(handle)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -71,6 +71,8 @@ async def apply_effects_batch(effects: Effects) -> None:
             "send_deliveries",
             DeliveryBatch(keys=[d.key for d in effects.deliveries]),
             start_to_close_timeout=timedelta(minutes=2),
+            # A worker that dies mid-batch is noticed in seconds, not at the batch timeout.
+            heartbeat_timeout=timedelta(seconds=10),
             retry_policy=DELIVERY_RETRY,
             summary=", ".join(sorted({d.touchpoint for d in effects.deliveries})),
         )
@@ -81,6 +83,7 @@ class AccountJourney:
     @workflow.init
     def __init__(self, journey: JourneyInput) -> None:
         self._engine: Engine | None = None
+        self._start_offset = ((journey.today or workflow.now().date()) - workflow.now().date()).days
         if journey.state is not None:
             journey.state.playbook = intern_playbook(journey.state.playbook)
             self._engine = Engine(journey.state)
@@ -161,7 +164,7 @@ class AccountJourney:
         )
 
     def today(self) -> date:
-        return business_today(self.engine.s.day_offset)
+        return business_today(self._engine.s.day_offset if self._engine else self._start_offset)
 
     async def _step(self) -> None:
         """Bring the journey up to today and write everything it decided."""
@@ -261,13 +264,22 @@ class AccountJourney:
 
     def _validate(self, event: str, data: dict[str, Any]) -> None:
         try:
-            self.engine.validate(event, parse_event(event, data), self.today())
+            payload = parse_event(event, data)
+            if self._engine is not None:
+                self._engine.validate(event, payload, self.today())
         except (InvalidEvent, PayloadError) as err:
             raise ValueError(str(err)) from None
 
     async def _event(self, event: str, data: dict[str, Any]) -> JourneyStatus:
+        # An event can arrive before the first step has loaded the playbook: wait for it,
+        # then check what the validator could not.
+        await workflow.wait_condition(lambda: self._engine is not None)
         engine = self.engine
         payload = parse_event(event, data)
+        try:
+            engine.validate(event, payload, self.today())
+        except InvalidEvent as err:
+            raise ApplicationError(str(err), type="InvalidEvent", non_retryable=True) from None
         engine.apply(event, payload, self.today())
         if (
             isinstance(payload, TouchpointDone)

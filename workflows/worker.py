@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -51,4 +52,6 @@ def build_worker(
         activity_executor=executor or ThreadPoolExecutor(max_workers=8),
         workflow_runner=workflow_runner(),
         max_cached_workflows=max_cached_workflows,
+        # A journey cached on a worker that died moves to another within seconds.
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=5),
     )
