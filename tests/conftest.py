@@ -3,6 +3,7 @@ task queue per test, and helpers to move a journey's business calendar forward."
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
+import sqlalchemy as sa
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle
@@ -50,6 +52,40 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(f"sqlite:///{tmp_path / 'journey.db'}")
     yield opened
     opened.close()
+
+
+POSTGRES_URL = os.environ.get("JOURNEY_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+
+
+def postgres_store() -> Iterator[Store]:
+    """A migrated store in a fresh schema of the test PostgreSQL database, dropped afterwards."""
+    admin = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+    try:
+        with admin.connect():
+            pass
+    except sa.exc.OperationalError:
+        admin.dispose()
+        url = sa.make_url(POSTGRES_URL)
+        pytest.skip(f"PostgreSQL at {url.host}:{url.port or 5432} not reachable")
+    schema = f"t_{uuid.uuid4().hex}"
+    with admin.begin() as conn:
+        conn.execute(sa.schema.CreateSchema(schema))
+    # Only this schema on the search path: tables and Alembic's version table land in it.
+    pg_store = Store(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    try:
+        pg_store.migrate()
+        yield pg_store
+    finally:
+        pg_store.close()
+        with admin.begin() as conn:
+            conn.execute(sa.schema.DropSchema(schema, cascade=True))
+        admin.dispose()
+
+
+
+@pytest.fixture
+def pg_store() -> Iterator[Store]:
+    yield from postgres_store()
 
 
 @pytest.fixture

@@ -40,10 +40,8 @@ from journey.models import (
     TimelineEntry,
 )
 from journey.store import SQLITE_BUSY_TIMEOUT_MS, Store, metadata
+from tests.conftest import POSTGRES_URL, postgres_store
 
-POSTGRES_URL = os.environ.get(
-    "JOURNEY_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
-)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("accounts", "contacts", "timeline", "tasks", "outbox", "usage", "red_accounts")
 
@@ -59,31 +57,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         with Store.open(f"sqlite:///{tmp_path / 'state' / 'journey.db'}") as sqlite_store:
             yield sqlite_store
     else:
-        yield from _postgres_store()
-
-
-def _postgres_store() -> Iterator[Store]:
-    admin = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-    try:
-        with admin.connect():
-            pass
-    except sa.exc.OperationalError:
-        admin.dispose()
-        url = sa.make_url(POSTGRES_URL)
-        pytest.skip(f"PostgreSQL at {url.host}:{url.port or 5432} not reachable")
-    schema = f"t_{uuid.uuid4().hex}"
-    with admin.begin() as conn:
-        conn.execute(sa.schema.CreateSchema(schema))
-    # Only this schema on the search path: tables and Alembic's version table land in it.
-    pg_store = Store(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    try:
-        pg_store.migrate()
-        yield pg_store
-    finally:
-        pg_store.close()
-        with admin.begin() as conn:
-            conn.execute(sa.schema.DropSchema(schema, cascade=True))
-        admin.dispose()
+        yield from postgres_store()
 
 
 # --- Builders ----------------------------------------------------------------------------

@@ -177,3 +177,16 @@ async def test_adoption_met_keeps_health(env, store, worker, task_queue) -> None
     health = [r["name"] for r in rows(store, account.id, "health")]
     assert health == ["red", "green"]
     assert handle is not None
+
+
+async def test_two_terms_on_postgresql(env, pg_store, task_queue) -> None:
+    """The same journey with PostgreSQL as the store."""
+    from tests.conftest import quiet_settings
+    from workflows.worker import build_worker
+
+    async with build_worker(env.client, pg_store, task_queue=task_queue, settings=quiet_settings()):
+        await run_two_terms(env, pg_store, task_queue, "enterprise", usage_mau=None, account_id="acct-on-postgres")
+    stages = [r["name"] for r in rows(pg_store, "acct-on-postgres", "stage")]
+    assert stages == ["kickoff", "onboarding", "adoption", "steady", "renewal", "renewed", "steady", "renewal", "churned"]
+    assert pg_store.get_account("acct-on-postgres") is not None
+    assert [r["name"] for r in pg_store.list_accounts()] == ["Enterprise Co"]
