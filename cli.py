@@ -11,116 +11,30 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
-from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from pydantic import ValidationError
 
-T = TypeVar("T")
-
-STAGES = ["signed", "kickoff", "onboarding", "adoption", "steady", "renewal", "renewed", "churned"]
-SEGMENTS = ["strategic", "large-enterprise", "small-enterprise", "commercial"]
-COLORS = ["green", "yellow", "red"]
-MODELS = ["enterprise", "scaled", "pooled", "digital"]
-
-
-class BadInput(click.ClickException):
-    """Bad input: exit status 2, like a usage error, and nothing was written."""
-
-    exit_code = 2
-
-
-class Failure(click.ClickException):
-    exit_code = 1
-
-
-# ----- shared plumbing -----
-
-
-def run(coro: Awaitable[T]) -> T:
-    return asyncio.run(coro)  # type: ignore[arg-type]
-
-
-def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func)
-
-
-def today_option(func: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--on",
-        "on",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
-        default=None,
-        help="The date it happened (YYYY-MM-DD); default: today.",
-    )(func)
-
-
-def echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str, sort_keys=False))
-
-
-def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    if not rows:
-        click.echo("(none)")
-        return
-    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns}
-    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
-    for row in rows:
-        click.echo("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns))
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
-
-
-def connected(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
-    """Run an async command body with a Temporal client, turning failures into clear errors."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> T:
-        from journey.client import connect
-        from journey.operations import EventRejected, JourneyNotFound
-
-        async def body() -> T:
-            try:
-                client = await connect()
-            except RuntimeError as err:
-                from journey.client import connect_config
-
-                target = connect_config().get("target_host")
-                raise Failure(
-                    f"cannot reach Temporal at {target}: {err}. Start it with `journey up` "
-                    f"(or `journey server`), or set TEMPORAL_ADDRESS."
-                ) from None
-            return await func(client, *args, **kwargs)
-
-        _state["temporal"] = True
-        try:
-            return run(body())
-        except EventRejected as err:
-            raise BadInput(str(err)) from None
-        except JourneyNotFound as err:
-            raise BadInput(str(err)) from None
-
-    return wrapper
-
-
-def open_store() -> Any:
-    from journey.store import Store
-
-    return Store.open()
-
-
-_state: dict[str, bool] = {"temporal": False}
-
+from journey.commands.common import (
+    COLORS,
+    MODELS,
+    SEGMENTS,
+    STAGES,
+    BadInput,
+    Failure,
+    connected,
+    echo_json,
+    json_option,
+    open_store,
+    run,
+    state,
+    table,
+    today_option,
+)
 
 # ----- the group -----
 
@@ -208,7 +122,7 @@ def worker(task_queue: str) -> None:
         _stop_on_signals(stop)
         await _run_worker(stop, task_queue=task_queue)
 
-    _state["temporal"] = True
+    state["temporal"] = True
     try:
         run(body())
     except RuntimeError as err:
@@ -241,7 +155,7 @@ def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -
         click.echo("Press Ctrl-C to stop the worker and the server.")
         await worker_task
 
-    _state["temporal"] = True
+    state["temporal"] = True
     try:
         run(body())
     finally:
@@ -661,15 +575,25 @@ def schema() -> None:
 def entry() -> None:
     """Console-script entry. A process that talked to Temporal leaves without interpreter
     teardown: the SDK's runtime threads can abort a normal exit (sdk-python #300)."""
+    from journey.client import use_quiet_runtime
+
+    use_quiet_runtime()
     try:
         main(standalone_mode=True)
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        if _state["temporal"]:
+        if state["temporal"]:
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
         raise
+
+
+# ----- command groups from journey/commands/ -----
+# (each module defines its commands; they are registered here, one line each)
+from journey.commands.simulate import simulate  # noqa: E402
+
+main.add_command(simulate)
 
 
 if __name__ == "__main__":

@@ -23,3 +23,12 @@ def connect_config() -> dict[str, object]:
 
 async def connect() -> Client:
     return await Client.connect(**connect_config(), data_converter=pydantic_data_converter)  # type: ignore[arg-type]
+
+
+def use_quiet_runtime() -> None:
+    """Keep the SDK core's own log lines (it prints to stdout) to errors only, so that
+    `--json` output stays parseable. Call before any client or server is created."""
+    from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    telemetry = TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")))
+    Runtime.set_default(Runtime(telemetry=telemetry), error_if_already_set=False)

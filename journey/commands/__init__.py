@@ -1,0 +1,1 @@
+"""Groups of `journey` commands; `cli.py` assembles them."""

@@ -1,0 +1,180 @@
+"""A dry run of real journeys on the time-skipping server.
+
+The accounts are enrolled on `start` (or on their signature date, if later), usage rows
+go into a throwaway store, events are applied on their dates, and the server's clock is
+skipped forward to `start + days`. Journeys run exactly as in production, except that
+automated touches are recorded as simulated instead of sent. The result is read back
+from the throwaway store's timeline.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+
+from pydantic import BaseModel
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from journey.config import DeliverySettings
+from journey.constants import SEARCH_ATTRIBUTES
+from journey.devserver import packaged_binary
+from journey.files import EventRow, UsageRow
+from journey.models import Account
+from journey.operations import enroll_one, send_event
+from journey.store import Store
+
+TASK_QUEUE = "journey-simulation"
+
+
+class SimulatedTouchpoint(BaseModel):
+    account: str
+    touchpoint: str
+    due: date
+    stage: str
+
+
+class SimulatedStage(BaseModel):
+    account: str
+    stage: str
+    at: date
+
+
+class SimulatedHealth(BaseModel):
+    account: str
+    color: str
+    at: date
+    reason: str | None = None
+
+
+class SimulationResult(BaseModel):
+    """The `journey simulate --json` document (interface contract)."""
+
+    touchpoints: list[SimulatedTouchpoint]
+    stages: list[SimulatedStage]
+    health: list[SimulatedHealth]
+
+
+def _dry_settings() -> DeliverySettings:
+    return DeliverySettings(
+        slack_webhook_url=None, smtp_host=None, smtp_port=25, smtp_user=None, smtp_password=None,
+        smtp_starttls=False, email_from="journey@localhost", email_domain="localhost",
+        red_accounts_channel="#red-accounts", manager="ta-manager",
+    )
+
+
+async def simulate(
+    accounts: list[Account],
+    *,
+    start: date,
+    days: int,
+    usage: list[UsageRow] | None = None,
+    events: list[EventRow] | None = None,
+    progress: Callable[[int], None] | None = None,
+    workdir: Path | None = None,
+) -> SimulationResult:
+    """Run the journeys from `start` for `days` days and collect what happened."""
+    from workflows.worker import build_worker
+
+    end = start + timedelta(days=days)
+    with tempfile.TemporaryDirectory(prefix="journey-sim-", dir=workdir) as tmp:
+        store = Store.open(f"sqlite:///{Path(tmp) / 'simulation.db'}")
+        try:
+            if usage:
+                store.upsert_usage([(row.account, row.date, row.dau, row.mau) for row in usage])
+            env = await WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=packaged_binary("temporal-test-server"),
+                data_converter=pydantic_data_converter,
+            )
+            async with env:
+                await _register_search_attributes(env)
+                worker = build_worker(env.client, store, task_queue=TASK_QUEUE, settings=_dry_settings(), dry_run=True)
+                async with worker:
+                    await _drive(env, accounts, events or [], start, end, progress)
+            return _collect(store, {a.id for a in accounts}, start, end)
+        finally:
+            store.close()
+
+
+async def _register_search_attributes(env: WorkflowEnvironment) -> None:
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={key.name: IndexedValueType.ValueType(key.indexed_value_type) for key in SEARCH_ATTRIBUTES},
+        )
+    )
+
+
+async def _drive(
+    env: WorkflowEnvironment,
+    accounts: list[Account],
+    events: list[EventRow],
+    start: date,
+    end: date,
+    progress: Callable[[int], None] | None,
+) -> None:
+    """Walk the calendar: enroll and apply events on their dates, skipping time between."""
+    origin = await env.get_current_time()
+    # Business date D begins at the server's midnight this many days after `origin`'s date.
+    def server_time(day: date) -> datetime:
+        midnight = datetime.combine(origin.date(), time(0), tzinfo=timezone.utc)
+        return midnight + timedelta(days=(day - start).days, hours=1)
+
+    agenda: list[tuple[date, int, object]] = []
+    for account in accounts:
+        agenda.append((max(account.signed, start), 0, account))
+    for event in events:
+        if start <= event.date <= end:
+            agenda.append((event.date, 1, event))
+    agenda.sort(key=lambda item: (item[0], item[1]))
+
+    async def skip_to(when: datetime) -> None:
+        now = await env.get_current_time()
+        if when > now:
+            await env.sleep(when - now)
+
+    reported = start
+    for day, _, item in agenda:
+        if day > start:
+            await skip_to(server_time(day))
+        if isinstance(item, Account):
+            await enroll_one(env.client, item, today=day, task_queue=TASK_QUEUE)
+        else:
+            assert isinstance(item, EventRow)
+            await send_event(env.client, item.account, item.event, item.data)
+        if progress and day > reported:
+            progress((day - reported).days)
+            reported = day
+    # Run to the last day: its wake-ups happen at the start of the day.
+    await skip_to(server_time(end))
+    if progress and end > reported:
+        progress((end - reported).days)
+
+
+def _collect(store: Store, accounts: set[str], start: date, end: date) -> SimulationResult:
+    touchpoints: list[SimulatedTouchpoint] = []
+    stages: list[SimulatedStage] = []
+    health: list[SimulatedHealth] = []
+    for account in sorted(accounts):
+        for row in store.timeline(account):
+            at, detail = row["at"], row["detail"] or {}
+            if at > end:
+                continue
+            # Stage history before `start` is where a mid-life account was placed; touches
+            # before `start` were skipped at enrollment, not simulated.
+            if row["kind"] == "touchpoint" and at >= start and detail.get("status") in ("task", "queued"):
+                touchpoints.append(
+                    SimulatedTouchpoint(account=account, touchpoint=row["name"], due=at, stage=str(detail.get("stage", "")))
+                )
+            elif row["kind"] == "stage":
+                stages.append(SimulatedStage(account=account, stage=row["name"], at=at))
+            elif row["kind"] == "health":
+                health.append(SimulatedHealth(account=account, color=row["name"], at=at, reason=detail.get("reason")))
+    touchpoints.sort(key=lambda t: (t.due, t.account, t.touchpoint))
+    stages.sort(key=lambda s: (s.at, s.account))
+    health.sort(key=lambda h: (h.at, h.account))
+    return SimulationResult(touchpoints=touchpoints, stages=stages, health=health)
