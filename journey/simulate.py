@@ -160,8 +160,18 @@ def _collect(store: Store, accounts: set[str], start: date, end: date) -> Simula
     stages: list[SimulatedStage] = []
     health: list[SimulatedHealth] = []
     for account in sorted(accounts):
-        for row in store.timeline(account):
+        timeline = store.timeline(account)
+        # A task opened ahead and cancelled before its day (production became ready, the
+        # account churned) never fell due.
+        cancelled = {
+            (row["detail"] or {}).get("task"): row["at"]
+            for row in timeline
+            if row["kind"] == "task" and (row["detail"] or {}).get("status") == "cancelled"
+        }
+        for row in timeline:
             at, detail = row["at"], row["detail"] or {}
+            if row["key"] in cancelled and at > cancelled[row["key"]]:
+                continue
             if at > end:
                 continue
             # Stage history before `start` is where a mid-life account was placed; touches

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from journey import constants as names
     from journey.models import Delivery, Effects, RedTrackerRow, TaskChange, TaskOpen, TimelineEntry, TouchpointDone
     from journey.playbook import Touchpoint
+    from journey.schedule import next_business_day
     from workflows.account_journey import apply_effects_batch, business_today, until
     from workflows.messages import Promotion, RemediationInput, RemediationOutcome
 
@@ -89,7 +90,7 @@ class RedAccountRemediation:
             )
         plan = self.touchpoint("red-action-plan")
         if plan is not None:
-            self._task(effects, plan, opened + timedelta(days=plan.offset_days), "red-action-plan")
+            self._task(effects, plan, next_business_day(opened + timedelta(days=plan.offset_days)), "red-action-plan")
         await apply_effects_batch(effects)
 
         escalate_on = opened + timedelta(days=request.policy.escalate_after_days)
@@ -113,7 +114,7 @@ class RedAccountRemediation:
                 self._escalate(effects, escalate_on)
             if self.promotion is None and follow_up is not None and next_follow_up <= today:
                 self.follow_ups += 1
-                self._task(effects, follow_up, next_follow_up, f"red-follow-up/{self.follow_ups}")
+                self._task(effects, follow_up, next_business_day(next_follow_up), f"red-follow-up/{self.follow_ups}")
             await apply_effects_batch(effects)
 
         closed = self.promotion.on
