@@ -58,6 +58,7 @@ LATE_GRACE_DAYS = 7
 # Tasks for people are opened this many days before they are due, so a TA sees what is
 # coming, and a journey wakes about once per period instead of once per task.
 TASK_LEAD_DAYS = 14
+TASK_LEAD_MIN_DAYS = 7
 # With nothing scheduled, wake up this often anyway (keeps the timer summary honest).
 IDLE_WAKE_DAYS = 90
 DEFAULT_MANUAL_HEALTH_DAYS = 14
@@ -89,6 +90,10 @@ class JourneyState(BaseModel):
     health: Health = Health.green
     health_reason: str | None = None
     manual_health_until: date | None = None
+    # The latest color from the health score, kept while a manual color hides it, so the
+    # score takes over again when the manual color expires.
+    score_color: Health | None = None
+    score_reason: str | None = None
     term: int = 1
     term_start: date
     kickoff_held: date | None = None
@@ -392,8 +397,11 @@ class Engine:
             # A stage entered after the window opened (a short first term) opens renewal that day.
             self._move("open_renewal", max(self.renewal_opens(), s.stage_entered.get(s.stage.value, self.renewal_opens())))
         if s.manual_health_until is not None and s.manual_health_until <= today:
-            self._record("event", "manual_health_expired", s.manual_health_until, color=s.health.value)
+            expired = s.manual_health_until
+            self._record("event", "manual_health_expired", expired, color=s.health.value)
             s.manual_health_until = None
+            if s.score_color is not None:
+                self._set_health(s.score_color, s.score_reason or "health score", expired, "score")
         self._fire_due(today)
 
     def _fire_date(self, tp: Touchpoint, raw: date) -> date:
@@ -439,6 +447,15 @@ class Engine:
         if tp is None or tp.automated:
             return fire
         return fire - timedelta(days=TASK_LEAD_DAYS)
+
+    def _wake_for(self, touchpoint_id: str, fire: date) -> date:
+        """The latest day to wake for an occurrence. A task may open anywhere from
+        TASK_LEAD_DAYS to TASK_LEAD_MIN_DAYS ahead, so one wake-up opens every task due in
+        the next fortnight and the journey sleeps longer (fewer history events)."""
+        tp = self.s.playbook.touchpoint(touchpoint_id)
+        if tp is None or tp.automated:
+            return fire
+        return fire - timedelta(days=TASK_LEAD_MIN_DAYS)
 
     def _fire_milestones(self, tp: Touchpoint, ctx: ScheduleContext, today: date) -> None:
         if not eligible(tp, ctx):
@@ -526,7 +543,7 @@ class Engine:
             candidates.append((self.renewal_opens(), "renewal stage opens"))
         if s.manual_health_until is not None:
             candidates.append((s.manual_health_until, "manual health color expires"))
-        candidates.extend((self._handled_on(d.touchpoint, d.due), d.touchpoint) for d in self.next_touchpoints(limit=3))
+        candidates.extend((self._wake_for(d.touchpoint, d.due), d.touchpoint) for d in self.next_touchpoints(limit=3))
         hard = min(candidates, default=(today + timedelta(days=IDLE_WAKE_DAYS), "idle check"))
         # Whatever is due today has been handled; never spin on a date that has come.
         return max(hard[0], today + timedelta(days=1)), hard[1]
@@ -678,6 +695,8 @@ class Engine:
 
     def apply_score(self, color: Health, reason: str, on: date) -> None:
         """A color from the health score; a manual color wins until it expires."""
+        self.s.score_color = color
+        self.s.score_reason = reason
         if self.s.manual_health_until is not None and on < self.s.manual_health_until:
             return
         self._set_health(color, reason, on, "score")
