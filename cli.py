@@ -95,11 +95,16 @@ def server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> None:
 
 async def _run_worker(stop: asyncio.Event, *, task_queue: str) -> None:
     from journey.client import connect
+    from journey.schedules import ensure_schedules
     from workflows.worker import build_worker
 
     store = open_store()
     client = await connect()
     worker = build_worker(client, store, task_queue=task_queue)
+    # The nightly health sweep and the daily task reminders run wherever a worker does.
+    created = await ensure_schedules(client, task_queue=task_queue)
+    if created:
+        click.echo(f"created schedules: {', '.join(created)}")
     async with worker:
         click.echo(f"worker polling task queue {task_queue!r}; database {store.engine.url.render_as_string(hide_password=True)}")
         await stop.wait()
@@ -365,8 +370,8 @@ def _status_document(status: Any) -> dict[str, Any]:
     except Exception as err:  # the store is optional for status: say so, keep going
         document["metrics_error"] = str(err)
         return document
-    for key, value in measured.items():
-        document[key] = value if value is not None else document.get(key)
+    # The store is the source of the measures: no usage means None, not a stale value.
+    document.update(measured)
     return document
 
 
@@ -506,7 +511,7 @@ def validate(files: tuple[Path, ...]) -> None:
     from journey.playbook import PlaybookError, load_playbook
     from playbooks import DEFAULT_DIR
 
-    paths: Iterable[Path] = files or sorted(DEFAULT_DIR.glob("*.toml"))
+    paths: Iterable[Path] = files or [DEFAULT_DIR / f"{model}.toml" for model in MODELS]  # not health.toml
     failed = []
     for path in paths:
         try:
@@ -594,6 +599,27 @@ def entry() -> None:
 from journey.commands.simulate import simulate  # noqa: E402
 
 main.add_command(simulate)
+from journey.commands.schedule import schedule  # noqa: E402
+
+main.add_command(schedule)
+from journey.commands.playbook_apply import apply_command  # noqa: E402
+
+playbook.add_command(apply_command)
+
+from journey.commands.usage import nps, usage  # noqa: E402
+
+main.add_command(usage)
+main.add_command(nps)
+from journey.commands.kpis import kpis  # noqa: E402
+
+main.add_command(kpis)
+
+from journey.commands.health_score import health_score  # noqa: E402
+
+main.add_command(health_score)
+from journey.commands.report import report  # noqa: E402
+
+main.add_command(report)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,12 @@ from temporalio.common import SearchAttributeKey
 TASK_QUEUE = "journey"
 WORKFLOW_TYPE = "AccountJourney"
 REMEDIATION_WORKFLOW_TYPE = "RedAccountRemediation"
+REMINDER_WORKFLOW_TYPE = "TaskReminderSweep"
+# The Temporal Schedule that starts the daily reminder sweep.
+REMINDER_SCHEDULE_ID = "journey-task-reminders"
+HEALTH_SWEEP_WORKFLOW_TYPE = "HealthSweep"
+# The Temporal Schedule that starts the nightly health sweep.
+HEALTH_SWEEP_SCHEDULE_ID = "journey-health-sweep"
 
 SA_STAGE = SearchAttributeKey.for_keyword("JourneyStage")
 SA_SEGMENT = SearchAttributeKey.for_keyword("Segment")

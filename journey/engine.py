@@ -225,6 +225,7 @@ class Engine:
             renewal_date=account.renewal,
             term=s.term,
             today=today,
+            calendar_offset_days=s.day_offset,
             kickoff_held=s.kickoff_held,
             production_ready=s.production_ready,
             onboarding_complete=s.onboarding_complete,
@@ -303,7 +304,10 @@ class Engine:
         """Put the account in the stage its facts say, at once; old touchpoints are skipped."""
         s, account = self.s, self.s.account
         self.effects.enroll = account
-        self._record("event", "enrolled", today, model=account.engagement_model.value, playbook=s.playbook.version)
+        self._record(
+            "event", "enrolled", today,
+            model=account.engagement_model.value, playbook=s.playbook.version, seats=account.seats, arr=account.arr,
+        )
         self._move("begin", account.signed)
         if account.production_ready is not None:
             if s.kickoff_held is None:

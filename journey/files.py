@@ -14,13 +14,15 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from journey.models import EVENT_PAYLOADS, Account, PayloadError, event_name_from_cli, parse_event
 
 ACCOUNT_COLUMNS = ("id", "name", "segment", "tier", "seats", "arr", "signed", "renewal", "ta", "ae")
 ACCOUNT_OPTIONAL = ("model", "deployment", "production_ready", "onboarding_complete")
 USAGE_COLUMNS = ("account", "date", "dau", "mau")
+NPS_COLUMNS = ("account", "date", "score")
+NPS_OPTIONAL = ("respondent",)
 EVENT_COLUMNS = ("account", "date", "event", "data")
 
 T = TypeVar("T")
@@ -56,14 +58,29 @@ class UsageRow(BaseModel):
 
     account: str = Field(min_length=1)
     date: date
-    dau: int = Field(ge=0)
+    # mau before dau: fields validate in order, so dau's check can see mau and the
+    # problem is reported on field 'dau' rather than on the whole row.
     mau: int = Field(ge=0)
+    dau: int = Field(ge=0)
 
-    @model_validator(mode="after")
-    def _dau_within_mau(self) -> UsageRow:
-        if self.dau > self.mau:
-            raise ValueError(f"dau {self.dau} is greater than mau {self.mau}")
-        return self
+    @field_validator("dau")
+    @classmethod
+    def _dau_within_mau(cls, dau: int, info: ValidationInfo) -> int:
+        mau = info.data.get("mau")
+        if mau is not None and dau > mau:
+            raise ValueError(f"dau {dau} is greater than mau {mau}")
+        return dau
+
+
+class NpsRow(BaseModel):
+    """One survey answer: `account,date,score` and an optional `respondent`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    account: str = Field(min_length=1)
+    date: date
+    score: int = Field(ge=0, le=10)
+    respondent: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class EventRow(BaseModel):
@@ -160,6 +177,39 @@ def read_usage(path: str | Path, known_accounts: set[str] | None = None, today: 
     if problems:
         raise FileProblems(str(path), sorted(problems, key=lambda p: p.line))
     return usage
+
+
+def read_nps(path: str | Path, known_accounts: set[str] | None = None, today: date | None = None) -> list[NpsRow]:
+    """NPS responses (`account,date,score`, optional `respondent`), all checked first.
+
+    Several rows for one account and day are several answers, not duplicates; a
+    respondent answering twice on one day is a duplicate and is refused.
+    """
+    path = Path(path)
+    rows, problems = _rows(path, NPS_COLUMNS, NPS_OPTIONAL)
+    responses: list[NpsRow] = []
+    seen: dict[tuple[str, date, str], int] = {}
+    for line, row in rows:
+        data: dict[str, object] = {k: v for k, v in row.items() if v != "" or k in NPS_COLUMNS}
+        parsed = _validate(NpsRow, line, data, problems)
+        if parsed is None:
+            continue
+        if known_accounts is not None and parsed.account not in known_accounts:
+            problems.append(Problem(line, "account", f"unknown account {parsed.account!r}"))
+            continue
+        if today is not None and parsed.date > today:
+            problems.append(Problem(line, "date", f"{parsed.date} is in the future (today is {today})"))
+            continue
+        if parsed.respondent is not None:
+            key = (parsed.account, parsed.date, parsed.respondent)
+            if key in seen:
+                problems.append(Problem(line, "respondent", f"{parsed.respondent!r} answered twice for {parsed.account} on {parsed.date} (first on line {seen[key]})"))
+                continue
+            seen[key] = line
+        responses.append(parsed)
+    if problems:
+        raise FileProblems(str(path), sorted(problems, key=lambda p: p.line))
+    return responses
 
 
 def read_events(path: str | Path, known_accounts: set[str] | None = None) -> list[EventRow]:

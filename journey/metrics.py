@@ -1,60 +1,434 @@
-"""Adoption and usage metrics, exactly as PRODUCT.md defines them, computed in SQL."""
+"""Adoption, consumption, retention, NPS and renewal metrics, computed in SQL over the store.
+
+The definitions are PRODUCT.md's ("Metrics"), word for word where it is exact:
+
+- Utilization on day D = the latest `mau` reported on or before D / licensed seats.
+  Seats are those in force on D: callers that know them pass them (`journey status`
+  passes the journey's seats on its `today`); portfolio KPIs read them from the timeline
+  (see `_term_as_of`). A seat change on the 15th therefore changes utilization from the
+  15th on, with the same `mau`; nothing is prorated over the month.
+- MAU of a calendar month = the `mau` on the last day of that month that has a report.
+- Consumption on day D = mean `dau` over the 28 days D-27..D, over the days that have a
+  report / MAU of the calendar month before D's month. Undefined (None) when no day in
+  the window has a report, or that month has no report, or its MAU is 0.
+- Gross/net retention, NPS and renewal rate over a period: see `portfolio_kpis`.
+
+No usage at all gives None, never 0. Every query goes through the `usage` primary key
+(account_id, date): each account costs a few index seeks and a 28-row range scan,
+however long its history, which is what keeps a 10,000-account sweep well under a
+second (bench/sweep.py).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import Connection, text
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, Connection
+
+from journey.store import accounts, nps_responses, timeline, usage
 
 if TYPE_CHECKING:
     from journey.store import Store
 
+CONSUMPTION_WINDOW_DAYS = 28
+ADOPTION_TARGET = 0.8  # utilization at or above this is "adopted" (handbook: 80%)
+TREND_DAYS = 30
+MAU_DROP = 0.2  # a 30-day MAU fall of more than 20% is flagged
+RED_BELOW = 0.5  # utilization under this is red in the sweep's health color
+
+Health = Literal["green", "yellow", "red"]
+AccountRef = ColumnElement[str] | str
+
+
+# --- Calendar ----------------------------------------------------------------------------
+
+
+def previous_month(day: date) -> tuple[date, date]:
+    """First and last day of the calendar month before `day`'s month."""
+    last = day.replace(day=1) - timedelta(days=1)
+    return last.replace(day=1), last
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return first, following - timedelta(days=1)
+
+
+def consumption_window(day: date) -> tuple[date, date]:
+    """The 28 days ending `day`, both ends included."""
+    return day - timedelta(days=CONSUMPTION_WINDOW_DAYS - 1), day
+
+
+# --- Per-account SQL pieces --------------------------------------------------------------
+# Scalar subqueries on one account: a plain id, or a column (then they correlate, one row
+# per account of the enclosing query).
+
+
+def _last_mau(account: AccountRef, last: date, first: date | None = None) -> sa.ScalarSelect[Any]:
+    """`mau` of the latest report on or before `last` (and on or after `first`)."""
+    query = sa.select(usage.c.mau).where(usage.c.account_id == account, usage.c.date <= last)
+    if first is not None:
+        query = query.where(usage.c.date >= first)
+    return query.order_by(usage.c.date.desc()).limit(1).scalar_subquery()
+
+
+def _previous_month_mau(account: AccountRef, day: date) -> sa.ScalarSelect[Any]:
+    first, last = previous_month(day)
+    return _last_mau(account, last, first)
+
+
+def _mean_dau(account: AccountRef, first: date, last: date) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(sa.func.avg(usage.c.dau))
+        .where(usage.c.account_id == account, usage.c.date.between(first, last))
+        .scalar_subquery()
+    )
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """numerator / denominator, or None when either is missing or the denominator is 0."""
+    if numerator is None or not denominator:
+        return None
+    return float(numerator) / float(denominator)
+
+
+# --- One account -------------------------------------------------------------------------
+
 
 def utilization_on(conn: Connection, account: str, day: date) -> int | None:
     """The latest `mau` reported on or before `day` (utilization = this / licensed seats)."""
-    row = conn.execute(
-        text(
-            "SELECT mau FROM usage WHERE account_id = :account AND date <= :day "
-            "ORDER BY date DESC LIMIT 1"
-        ),
-        {"account": account, "day": day},
-    ).first()
-    return None if row is None else int(row[0])
+    value = conn.execute(sa.select(_last_mau(account, day))).scalar()
+    return None if value is None else int(value)
 
 
 def month_mau(conn: Connection, account: str, year: int, month: int) -> int | None:
     """MAU of a calendar month: the `mau` on the last day of that month that has a report."""
-    first = date(year, month, 1)
-    after = date(year + (month == 12), month % 12 + 1, 1)
-    row = conn.execute(
-        text(
-            "SELECT mau FROM usage WHERE account_id = :account AND date >= :first AND date < :after "
-            "ORDER BY date DESC LIMIT 1"
-        ),
-        {"account": account, "first": first, "after": after},
-    ).first()
-    return None if row is None else int(row[0])
+    first, last = month_bounds(year, month)
+    value = conn.execute(sa.select(_last_mau(account, last, first))).scalar()
+    return None if value is None else int(value)
+
+
+def mean_dau(conn: Connection, account: str, first: date, last: date) -> float | None:
+    value = conn.execute(sa.select(_mean_dau(account, first, last))).scalar()
+    return None if value is None else float(value)
 
 
 def consumption_on(conn: Connection, account: str, day: date) -> float | None:
-    """Mean `dau` over the 28 days ending `day` (days with a report) / MAU of the previous month."""
-    start = day - timedelta(days=27)
-    mean = conn.execute(
-        text("SELECT AVG(dau) FROM usage WHERE account_id = :account AND date BETWEEN :start AND :day"),
-        {"account": account, "start": start, "day": day},
-    ).scalar()
-    previous = date(day.year, day.month, 1) - timedelta(days=1)
-    mau = month_mau(conn, account, previous.year, previous.month)
-    if mean is None or not mau:
-        return None
-    return float(mean) / mau
+    """Mean `dau` over the 28 days ending `day` (days with a report) / MAU of the month before."""
+    row = conn.execute(
+        sa.select(_mean_dau(account, *consumption_window(day)), _previous_month_mau(account, day))
+    ).one()
+    return _ratio(row[0], row[1])
 
 
 def account_metrics(store: Store, account: str, day: date, seats: int) -> dict[str, float | None]:
+    """Utilization and consumption of `account` on `day`; `seats` are those in force on `day`."""
     with store.engine.connect() as conn:
         mau = utilization_on(conn, account, day)
         return {
-            "utilization": None if mau is None else mau / seats,
+            "utilization": _ratio(mau, seats),
             "consumption": consumption_on(conn, account, day),
         }
+
+
+# --- The sweep: every account at once ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AccountMeasures:
+    """One account's measures on one day, as the health sweep sees them."""
+
+    account: str
+    seats: int
+    mau: int | None  # latest mau on or before the day
+    utilization: float | None
+    consumption: float | None
+    mau_before: int | None  # latest mau on or before the day minus TREND_DAYS
+    mau_trend: float | None  # mau / mau_before - 1
+    mau_drop: bool  # mau_trend below -MAU_DROP
+    health: Health
+
+
+def health_color(utilization: float | None, mau_drop: bool) -> Health:
+    """Simple thresholds: red without usage or under 50%; yellow under the 80% target or
+    after a 30-day MAU drop of more than 20%; green otherwise."""
+    if utilization is None or utilization < RED_BELOW:
+        return "red"
+    if utilization < ADOPTION_TARGET or mau_drop:
+        return "yellow"
+    return "green"
+
+
+def measure(
+    account: str,
+    seats: int,
+    mau: int | None,
+    mau_before: int | None,
+    previous_month_mau: int | None,
+    mean_dau_28: float | None,
+) -> AccountMeasures:
+    """Combine one account's raw figures into its measures (pure; the sweep's last step)."""
+    utilization = _ratio(mau, seats)
+    ratio = _ratio(mau, mau_before)
+    trend = None if ratio is None else ratio - 1.0
+    drop = trend is not None and trend < -MAU_DROP
+    return AccountMeasures(
+        account=account,
+        seats=seats,
+        mau=mau,
+        utilization=utilization,
+        consumption=_ratio(mean_dau_28, previous_month_mau),
+        mau_before=mau_before,
+        mau_trend=trend,
+        mau_drop=drop,
+        health=health_color(utilization, drop),
+    )
+
+
+def sweep_metrics(conn: Connection, day: date) -> dict[str, AccountMeasures]:
+    """Measures of every account on `day`, in one pass over the accounts table.
+
+    Seats are the accounts table's (the current contract): the sweep runs as of today.
+    The 30-day trend compares the latest mau on or before `day` with the latest on or
+    before `day - 30`.
+    """
+    query = sa.select(
+        accounts.c.id,
+        accounts.c.seats,
+        _last_mau(accounts.c.id, day).label("mau"),
+        _last_mau(accounts.c.id, day - timedelta(days=TREND_DAYS)).label("mau_before"),
+        _previous_month_mau(accounts.c.id, day).label("previous_month_mau"),
+        _mean_dau(accounts.c.id, *consumption_window(day)).label("mean_dau"),
+    ).order_by(accounts.c.id)
+    return {
+        row.id: measure(row.id, row.seats, row.mau, row.mau_before, row.previous_month_mau, row.mean_dau)
+        for row in conn.execute(query)
+    }
+
+
+# --- Portfolio KPIs ----------------------------------------------------------------------
+
+GROUPINGS = {"segment": accounts.c.segment, "ta": accounts.c.ta, "model": accounts.c.model}
+
+
+def _carries_terms() -> ColumnElement[bool]:
+    """Timeline events that set the contract's seats or ARR (the value is in `detail`)."""
+    outcome = timeline.c.detail["outcome"].as_string()
+    return sa.and_(
+        timeline.c.kind == "event",
+        sa.or_(
+            timeline.c.name.in_(("enrolled", "contract_changed")),
+            sa.and_(timeline.c.name == "renewal_closed", outcome == "renewed"),
+        ),
+    )
+
+
+def _term_as_of(field: Literal["arr", "seats"], day: date) -> ColumnElement[Any]:
+    """An account's ARR or seats in force on `day`, from its timeline.
+
+    The value of the latest event on or before `day` that sets it (`contract_changed`,
+    `renewal_closed` with outcome renewed, or `enrolled` when it records the contract);
+    when none is that old, the earliest later one (the contract did not change before
+    it); when the timeline never sets it, the accounts table's value.
+    """
+    value = timeline.c.detail[field].as_float()
+    setting = sa.select(value).where(timeline.c.account_id == accounts.c.id, _carries_terms(), value.is_not(None))
+    latest = setting.where(timeline.c.at <= day).order_by(timeline.c.at.desc(), timeline.c.id.desc())
+    earliest = setting.where(timeline.c.at > day).order_by(timeline.c.at, timeline.c.id)
+    return sa.func.coalesce(
+        latest.limit(1).scalar_subquery(),
+        earliest.limit(1).scalar_subquery(),
+        sa.cast(accounts.c[field], sa.Float),
+    )
+
+
+def terms_on(conn: Connection, account: str, day: date) -> tuple[int, float] | None:
+    """(seats, ARR) of `account` in force on `day` (see `_term_as_of`); None if unknown."""
+    query = sa.select(_term_as_of("seats", day), _term_as_of("arr", day)).where(accounts.c.id == account)
+    row = conn.execute(query).first()
+    return None if row is None else (int(row[0]), float(row[1]))
+
+
+def _churned_on() -> sa.ScalarSelect[Any]:
+    """The day the account entered the terminal `churned` stage (at renewal or offboarded)."""
+    return (
+        sa.select(sa.func.min(timeline.c.at))
+        .where(timeline.c.account_id == accounts.c.id, timeline.c.kind == "stage", timeline.c.name == "churned")
+        .scalar_subquery()
+    )
+
+
+def _group(by: str | None) -> ColumnElement[Any]:
+    return sa.null() if by is None else GROUPINGS[by]
+
+
+@dataclass
+class Kpis:
+    """Portfolio KPIs over [start, end] for one group of accounts (see `portfolio_kpis`)."""
+
+    accounts: int = 0
+    adopted: int = 0
+    adoption: float | None = None
+    mean_consumption: float | None = None
+    starting_arr: float = 0.0
+    churned_arr: float = 0.0
+    contraction: float = 0.0
+    expansion: float = 0.0
+    gross_retention: float | None = None
+    net_retention: float | None = None
+    nps_responses: int = 0
+    promoters: int = 0
+    detractors: int = 0
+    nps: float | None = None
+    renewals: int = 0
+    renewed: int = 0
+    renewal_rate: float | None = None
+
+
+def portfolio_kpis(conn: Connection, start: date, end: date, by: str | None = None) -> dict[str | None, Kpis]:
+    """KPIs over the period [start, end] (both included), per group of `by` (segment, ta,
+    model: the accounts table's current values) or for all accounts (key None).
+
+    Adoption, consumption (on `end`), over the accounts *active on end*: signed on or
+    before `end` and not churned on or before it.
+    - adoption = share of them with utilization >= 80% on `end` (seats in force on `end`);
+      an account without usage counts as not adopted.
+    - mean_consumption = mean of their consumption on `end`, over those where it is defined.
+
+    Retention, over the *cohort*: accounts signed on or before `start` and not churned
+    before `start` (accounts signed later are new business, outside retention).
+    - starting ARR = sum of the cohort's ARR in force on `start` (`_term_as_of`).
+    - churned ARR = sum of the starting ARR of cohort accounts that churned (entered the
+      `churned` stage: lost at renewal or offboarded) within the period.
+    - contraction / expansion = for the other cohort accounts, ARR in force on `end` minus
+      ARR on `start`: the decreases summed (as positive amounts) / the increases summed.
+      Net per account over the period: a rise undone within the period counts as neither.
+    - gross retention = (starting - churned - contraction) / starting;
+      net retention = (starting - churned - contraction + expansion) / starting.
+
+    NPS, over the responses dated within the period: 100 * (promoters (9-10) - detractors
+    (0-6)) / responses, in points from -100 to 100.
+
+    Renewal rate: an account "came up for renewal" in the period when a `renewal_closed`
+    event is dated within it; rate = those with outcome renewed / all of them.
+
+    A ratio whose denominator is 0 is None.
+    """
+    found: dict[str | None, Kpis] = {}
+    for row in conn.execute(_accounts_query(start, end, by)):
+        _fill_accounts(found.setdefault(row.grp, Kpis()), row)
+    for row in conn.execute(_nps_query(start, end, by)):
+        _fill_nps(found.setdefault(row.grp, Kpis()), row)
+    for row in conn.execute(_renewals_query(start, end, by)):
+        _fill_renewals(found.setdefault(row.grp, Kpis()), row)
+    if by is None:
+        found.setdefault(None, Kpis())
+    return found
+
+
+def _facts(start: date, end: date, by: str | None) -> sa.Subquery:
+    """One row per account: what the KPIs need, all in force on `start` or `end`."""
+    return sa.select(
+        _group(by).label("grp"),
+        accounts.c.signed,
+        _churned_on().label("churned_on"),
+        _term_as_of("arr", start).label("arr_start"),
+        _term_as_of("arr", end).label("arr_end"),
+        _term_as_of("seats", end).label("seats_end"),
+        _last_mau(accounts.c.id, end).label("mau_end"),
+        _previous_month_mau(accounts.c.id, end).label("previous_month_mau"),
+        _mean_dau(accounts.c.id, *consumption_window(end)).label("mean_dau"),
+    ).subquery("facts")
+
+
+def _sum_where(condition: ColumnElement[bool], value: Any = 1) -> ColumnElement[Any]:
+    return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
+
+
+def _accounts_query(start: date, end: date, by: str | None) -> sa.Select[Any]:
+    f = _facts(start, end, by).c
+    still_there = sa.or_(f.churned_on.is_(None), f.churned_on > end)
+    active = sa.and_(f.signed <= end, still_there)
+    cohort = sa.and_(f.signed <= start, sa.or_(f.churned_on.is_(None), f.churned_on >= start))
+    churned = sa.and_(cohort, f.churned_on <= end)
+    kept = sa.and_(cohort, still_there)
+    delta = f.arr_end - f.arr_start
+    utilization = sa.cast(f.mau_end, sa.Float) / f.seats_end
+    consumption = sa.cast(f.mean_dau, sa.Float) / f.previous_month_mau
+    query = sa.select(
+        # PostgreSQL refuses an ungrouped column even when it is a constant NULL.
+        (sa.null() if by is None else f.grp).label("grp"),
+        _sum_where(active).label("accounts"),
+        _sum_where(sa.and_(active, utilization >= ADOPTION_TARGET)).label("adopted"),
+        sa.func.avg(sa.case((sa.and_(active, f.previous_month_mau > 0), consumption))).label("mean_consumption"),
+        _sum_where(cohort, f.arr_start).label("starting_arr"),
+        _sum_where(churned, f.arr_start).label("churned_arr"),
+        _sum_where(sa.and_(kept, delta < 0), -delta).label("contraction"),
+        _sum_where(sa.and_(kept, delta > 0), delta).label("expansion"),
+    )
+    return query if by is None else query.group_by(f.grp)
+
+
+def _nps_query(start: date, end: date, by: str | None) -> sa.Select[Any]:
+    score = nps_responses.c.score
+    query = (
+        sa.select(
+            _group(by).label("grp"),
+            sa.func.count().label("responses"),
+            _sum_where(score >= 9).label("promoters"),
+            _sum_where(score <= 6).label("detractors"),
+        )
+        .select_from(nps_responses.join(accounts, accounts.c.id == nps_responses.c.account_id))
+        .where(nps_responses.c.date.between(start, end))
+    )
+    return query if by is None else query.group_by(_group(by))
+
+
+def _renewals_query(start: date, end: date, by: str | None) -> sa.Select[Any]:
+    outcome = timeline.c.detail["outcome"].as_string()
+    query = (
+        sa.select(
+            _group(by).label("grp"),
+            sa.func.count().label("renewals"),
+            _sum_where(outcome == "renewed").label("renewed"),
+        )
+        .select_from(timeline.join(accounts, accounts.c.id == timeline.c.account_id))
+        .where(
+            timeline.c.kind == "event",
+            timeline.c.name == "renewal_closed",
+            timeline.c.at.between(start, end),
+        )
+    )
+    return query if by is None else query.group_by(_group(by))
+
+
+def _fill_accounts(kpis: Kpis, row: Any) -> None:
+    kpis.accounts = int(row.accounts)
+    kpis.adopted = int(row.adopted)
+    kpis.adoption = _ratio(kpis.adopted, kpis.accounts)
+    kpis.mean_consumption = None if row.mean_consumption is None else float(row.mean_consumption)
+    kpis.starting_arr = float(row.starting_arr)
+    kpis.churned_arr = float(row.churned_arr)
+    kpis.contraction = float(row.contraction)
+    kpis.expansion = float(row.expansion)
+    kept = kpis.starting_arr - kpis.churned_arr - kpis.contraction
+    kpis.gross_retention = _ratio(kept, kpis.starting_arr)
+    kpis.net_retention = _ratio(kept + kpis.expansion, kpis.starting_arr)
+
+
+def _fill_nps(kpis: Kpis, row: Any) -> None:
+    kpis.nps_responses = int(row.responses)
+    kpis.promoters = int(row.promoters)
+    kpis.detractors = int(row.detractors)
+    share = _ratio(kpis.promoters - kpis.detractors, kpis.nps_responses)
+    kpis.nps = None if share is None else 100.0 * share
+
+
+def _fill_renewals(kpis: Kpis, row: Any) -> None:
+    kpis.renewals = int(row.renewals)
+    kpis.renewed = int(row.renewed)
+    kpis.renewal_rate = _ratio(kpis.renewed, kpis.renewals)

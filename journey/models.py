@@ -234,6 +234,9 @@ class JourneyStatus(BaseModel):
     renewal_date: date
     term: int
     today: date
+    calendar_offset_days: int = Field(
+        default=0, description="the journey's business date minus the server's date, in days"
+    )
     kickoff_held: date | None = None
     production_ready: date | None = None
     onboarding_complete: date | None = None

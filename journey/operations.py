@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
@@ -36,7 +36,7 @@ class EnrollReport:
 
 
 def search_attributes(account: Account, stage: str = "signed", health: str = "green") -> TypedSearchAttributes:
-    renewal = datetime(account.renewal.year, account.renewal.month, account.renewal.day, tzinfo=timezone.utc)
+    renewal = datetime(account.renewal.year, account.renewal.month, account.renewal.day, tzinfo=UTC)
     return TypedSearchAttributes(
         [
             SearchAttributePair(names.SA_STAGE, stage),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -121,7 +121,7 @@ async def _drive(
     origin = await env.get_current_time()
     # Business date D begins at the server's midnight this many days after `origin`'s date.
     def server_time(day: date) -> datetime:
-        midnight = datetime.combine(origin.date(), time(0), tzinfo=timezone.utc)
+        midnight = datetime.combine(origin.date(), time(0), tzinfo=UTC)
         return midnight + timedelta(days=(day - start).days, hours=1)
 
     agenda: list[tuple[date, int, object]] = []

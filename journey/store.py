@@ -45,7 +45,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500
 
 TASK_STATUSES = ("open", "done", "skipped", "cancelled")
-DELIVERY_STATUSES = ("pending", "sent", "simulated", "failed")
+# `sending`: claimed by one sender, outcome not recorded yet; `unknown`: its sender died
+# mid-send, so it may or may not have arrived (migration 0004; see claim_delivery).
+DELIVERY_STATUSES = ("pending", "sending", "sent", "simulated", "failed", "unknown")
 DELIVERY_CHANNELS = ("slack", "email")
 # Statuses that mean the touch went out (for real or in a simulation).
 DELIVERED_STATUSES = ("sent", "simulated")
@@ -128,6 +130,12 @@ accounts = sa.Table(
     sa.Column("term", sa.Integer, nullable=False, server_default="1"),
     sa.Column("adoption_deadline", sa.Date),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Written by the nightly health sweep (migration 0003; see journey.health_data): the
+    # latest score, and the color and adoption band the journey was last told about.
+    sa.Column("health_score", sa.Integer),
+    sa.Column("scored_on", sa.Date),
+    sa.Column("score_color", sa.String(16)),
+    sa.Column("adoption_band", sa.Float),
 )
 
 contacts = sa.Table(
@@ -214,6 +222,20 @@ usage = sa.Table(
     sa.Column("date", sa.Date, primary_key=True),
     sa.Column("dau", sa.Integer, nullable=False),
     sa.Column("mau", sa.Integer, nullable=False),
+)
+
+# Survey answers for NPS (migration 0002). `key` makes re-imports idempotent; see
+# journey.ingest.nps_key for how it is built.
+nps_responses = sa.Table(
+    "nps_responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("account_id", sa.String(63), nullable=False, index=True),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("respondent", sa.String),
+    sa.CheckConstraint("score BETWEEN 0 AND 10", name="score"),
 )
 
 red_accounts = sa.Table(
@@ -500,23 +522,32 @@ class Store:
         nothing twice; updates set values (never increment) and touch `updated_at` only
         when something changed, so applying the same Effects again changes nothing.
         """
-        if effects.empty():
+        self.apply_many([effects])
+
+    def apply_many(self, batches: Iterable[Effects]) -> None:
+        """`apply_effects` for several batches (e.g. one per account), in ONE transaction."""
+        batches = [effects for effects in batches if not effects.empty()]
+        if not batches:
             return
         now = _now()
         with self.transaction() as conn:
-            if effects.enroll is not None:
-                # The journey's first step records the account itself.
-                self._upsert_accounts(conn, [effects.enroll])
-            self._insert_new(conn, timeline, [_timeline_values(e, now) for e in effects.timeline])
-            # Open before changing: a batch may open a task and change it at once.
-            self._insert_new(conn, tasks, [_task_values(t, now) for t in effects.open_tasks])
-            for change in effects.task_changes:
-                _apply_task_change(conn, change)
-            self._insert_new(conn, outbox, [_delivery_values(d, now) for d in effects.deliveries])
-            for red in effects.red_rows:
-                self._upsert_red_row(conn, red)
-            if effects.snapshot is not None:
-                _apply_snapshot(conn, effects.snapshot, now)
+            for effects in batches:
+                self._write_effects(conn, effects, now)
+
+    def _write_effects(self, conn: Connection, effects: Effects, now: datetime) -> None:
+        if effects.enroll is not None:
+            # The journey's first step records the account itself.
+            self._upsert_accounts(conn, [effects.enroll])
+        self._insert_new(conn, timeline, [_timeline_values(e, now) for e in effects.timeline])
+        # Open before changing: a batch may open a task and change it at once.
+        self._insert_new(conn, tasks, [_task_values(t, now) for t in effects.open_tasks])
+        for change in effects.task_changes:
+            _apply_task_change(conn, change)
+        self._insert_new(conn, outbox, [_delivery_values(d, now) for d in effects.deliveries])
+        for red in effects.red_rows:
+            self._upsert_red_row(conn, red)
+        if effects.snapshot is not None:
+            _apply_snapshot(conn, effects.snapshot, now)
 
     def _insert_new(self, conn: Connection, table: sa.Table, values: list[Row]) -> None:
         """Insert the rows whose key is not there yet (one batched statement)."""
@@ -564,6 +595,36 @@ class Store:
         with self.engine.connect() as conn:
             return _rows(conn.execute(query))
 
+    def tasks_to_remind(self, today: date) -> list[Row]:
+        """Open tasks due before `today` that are not both reminded and escalated yet, with
+        their account's name, engagement model, TA and AE (the reminder sweep's input)."""
+        query = (
+            sa.select(
+                tasks.c.key,
+                tasks.c.account_id.label("account"),
+                accounts.c.name.label("account_name"),
+                accounts.c.model,
+                accounts.c.ta,
+                accounts.c.ae,
+                tasks.c.touchpoint,
+                tasks.c.title,
+                tasks.c.owner_role,
+                tasks.c.owner,
+                tasks.c.due,
+                tasks.c.reminded_on,
+                tasks.c.escalated_on,
+            )
+            .join(accounts, accounts.c.id == tasks.c.account_id)
+            .where(
+                tasks.c.status == "open",
+                tasks.c.due < today,
+                sa.or_(tasks.c.reminded_on.is_(None), tasks.c.escalated_on.is_(None)),
+            )
+            .order_by(tasks.c.account_id, tasks.c.due, tasks.c.id)
+        )
+        with self.engine.connect() as conn:
+            return _rows(conn.execute(query))
+
     def find_open_task(self, account: str, touchpoint: str) -> Row | None:
         """The open task for this touchpoint that is due first, if any."""
         query = (
@@ -582,9 +643,16 @@ class Store:
 
     # --- Outbox ----------------------------------------------------------------------
 
-    def pending_deliveries(self, keys: list[str] | None = None) -> list[Row]:
-        """Pending outbox rows in due order; only those with the given keys if any."""
-        query = sa.select(outbox).where(outbox.c.status == "pending")
+    def pending_deliveries(
+        self, keys: list[str] | None = None, *, key_suffixes: Sequence[str] = (), include_claimed: bool = False
+    ) -> list[Row]:
+        """Pending outbox rows in due order; only those with the given keys if any, only
+        those whose key ends with one of `key_suffixes` if given, and with
+        `include_claimed` also those a sender claimed and has not recorded (`sending`)."""
+        statuses = ("pending", "sending") if include_claimed else ("pending",)
+        query = sa.select(outbox).where(outbox.c.status.in_(statuses))
+        if key_suffixes:
+            query = query.where(sa.or_(*(outbox.c.key.endswith(suffix, autoescape=True) for suffix in key_suffixes)))
         order = (outbox.c.due, outbox.c.id)
         with self.engine.connect() as conn:
             if keys is None:
@@ -597,15 +665,35 @@ class Store:
         return sorted(found, key=lambda row: (row["due"], row["id"]))
 
     def claim_delivery(self, key: str) -> Row | None:
-        """The outbox row if it is still pending, else None (already sent or given up).
+        """Claim a pending outbox row for sending (pending -> sending); None when it is not
+        pending (sent, given up, in doubt, or claimed by another sender).
 
-        This is a check, not a lease: exclusivity comes from Temporal running one delivery
-        activity per key at a time; the sender calls mark_delivery() right after sending.
+        The claim is one conditional UPDATE, so of two senders racing for a row (a retry
+        started while a slow attempt is still alive, two sweeps at once) only one gets it.
+        The sender records the outcome with mark_delivery() right after sending.
         """
-        query = sa.select(outbox).where(outbox.c.key == key, outbox.c.status == "pending")
-        with self.engine.connect() as conn:
-            row = conn.execute(query).first()
+        with self.transaction() as conn:
+            claimed = conn.execute(
+                outbox.update()
+                .where(outbox.c.key == key, outbox.c.status == "pending")
+                .values(status="sending")
+            )
+            if claimed.rowcount != 1:
+                return None
+            row = conn.execute(sa.select(outbox).where(outbox.c.key == key)).first()
         return None if row is None else dict(row._mapping)
+
+    def mark_in_doubt(self, key: str, reason: str) -> bool:
+        """A row still `sending` when a later attempt comes for it: the sender died between
+        claiming and recording, so the touch may or may not have gone out. Marks it
+        `unknown` (never sent again automatically) and returns True; False otherwise."""
+        with self.transaction() as conn:
+            result = conn.execute(
+                outbox.update()
+                .where(outbox.c.key == key, outbox.c.status == "sending")
+                .values(status="unknown", attempts=outbox.c.attempts + 1, last_error=reason)
+            )
+        return result.rowcount == 1
 
     def mark_delivery(self, key: str, status: str, error: str | None = None) -> None:
         """Record one delivery attempt: its outcome, its error, and when it went out."""

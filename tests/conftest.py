@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,8 +118,9 @@ async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date
     wake-up at the start of that day has run)."""
     status = await status_of(handle)
     now = await env.get_current_time()
-    business_now = now + timedelta(days=(status.today - now.date()).days)
-    target = datetime(day.year, day.month, day.day, 1, tzinfo=timezone.utc)
+    # Not `status.today`: a query answers from the journey's last wake-up, which may be days old.
+    business_now = now + timedelta(days=status.calendar_offset_days)
+    target = datetime(day.year, day.month, day.day, 1, tzinfo=UTC)
     if target > business_now:
         await env.sleep(target - business_now)
     return await status_of(handle)

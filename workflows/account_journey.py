@@ -8,8 +8,7 @@ workflow, and keeps the search attributes and the Web UI's details current.
 
 from __future__ import annotations
 
-import asyncio
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -21,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from journey import constants as names
     from journey.engine import RED_TOUCHPOINTS, Engine, InvalidEvent, JourneyState
     from journey.models import Effects, JourneyStatus, PayloadError, TouchpointDone, parse_event
+    from journey.playbook import Playbook, intern_playbook
     from workflows.messages import (
         DeliveryBatch,
         JourneyInput,
@@ -33,7 +33,6 @@ with workflow.unsafe.imports_passed_through():
         UtilizationQuery,
         UtilizationResult,
     )
-    from journey.playbook import Playbook, intern_playbook
 
 STORE_TIMEOUT = timedelta(seconds=30)
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -51,7 +50,7 @@ def business_today(day_offset: int) -> date:
 
 def until(day: date, day_offset: int) -> timedelta:
     """Server-clock time from now until the start of the business date `day`."""
-    target = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - timedelta(days=day_offset)
+    target = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=day_offset)
     return max(target - workflow.now(), timedelta(seconds=1))
 
 
@@ -152,7 +151,7 @@ class AccountJourney:
                     timeout=until(wake, engine.s.day_offset),
                     timeout_summary=f"{why} on {wake}",
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         await workflow.wait_condition(workflow.all_handlers_finished)
         return JourneyOutcome(
@@ -410,7 +409,7 @@ class AccountJourney:
             (names.SA_MODEL, account.engagement_model.value),
             (names.SA_TA, account.ta),
             (names.SA_TIER, account.tier),
-            (names.SA_RENEWAL, datetime(account.renewal.year, account.renewal.month, account.renewal.day, tzinfo=timezone.utc)),
+            (names.SA_RENEWAL, datetime(account.renewal.year, account.renewal.month, account.renewal.day, tzinfo=UTC)),
         ]
         current = workflow.info().typed_search_attributes
         updates: list[SearchAttributeUpdate] = []

@@ -66,6 +66,7 @@ class DeliveryReport(BaseModel):
     sent: int = 0
     skipped: int = 0
     simulated: int = 0
+    in_doubt: int = Field(default=0, description="found claimed by a sender that died mid-send; not resent")
 
 
 class PlaybookRequest(BaseModel):
@@ -95,3 +96,59 @@ class RemediationOutcome(BaseModel):
     closed_on: date
     escalated: bool
     follow_ups: int
+
+
+class ReminderSweepInput(BaseModel):
+    """Input of `TaskReminderSweep` and its `remind_tasks` activity."""
+
+    today: date | None = Field(default=None, description="the business date to sweep for; default: the server's date")
+
+
+class ReminderReport(BaseModel):
+    today: date
+    reminded: int = 0
+    escalated: int = 0
+    sent: int = 0
+    skipped: int = 0
+    simulated: int = 0
+    in_doubt: int = 0
+
+
+class HealthSweepInput(BaseModel):
+    """Input of `HealthSweep` and its `score_health` activity."""
+
+    today: date | None = Field(default=None, description="the business date to score; default: the server's date")
+
+
+class HealthChange(BaseModel):
+    """One journey to tell about its score: the `metrics` update to send, and its band."""
+
+    account: str
+    update: MetricsUpdate
+    band: float | None = None
+
+
+class HealthPlan(BaseModel):
+    today: date
+    scored: int
+    changes: list[HealthChange] = Field(default_factory=list)
+    more: bool = Field(default=False, description="more changes than one plan holds: score again after sending")
+
+
+class HealthUpdateBatch(BaseModel):
+    changes: list[HealthChange]
+
+
+class HealthUpdateReport(BaseModel):
+    sent: int = 0
+    skipped: list[str] = Field(default_factory=list, description="no running journey, or it refused the update")
+
+
+class HealthSweepReport(BaseModel):
+    today: date
+    scored: int = 0
+    changed: int = 0
+    sent: int = 0
+    skipped: int = 0
+    failed: int = 0
+    red: list[str] = Field(default_factory=list, description="accounts told they are red by score")

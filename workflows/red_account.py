@@ -7,7 +7,6 @@ until the account is promoted to yellow or green, and escalate if it stays red t
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, timedelta
 
 from temporalio import workflow
@@ -105,7 +104,7 @@ class RedAccountRemediation:
                     timeout=until(wake, request.day_offset),
                     timeout_summary=f"{'follow-up' if follow_up and wake == next_follow_up else 'escalation'} on {wake}",
                 )
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             effects = Effects(account=account.id)
             self._close_done(effects)
@@ -119,7 +118,7 @@ class RedAccountRemediation:
 
         closed = self.promotion.on
         effects = Effects(account=account.id)
-        for touchpoint, key in self.open_tasks:
+        for _touchpoint, key in self.open_tasks:
             effects.task_changes.append(TaskChange(key=key, status="cancelled", done_on=closed, notes=self.promotion.reason))
         self.open_tasks.clear()
         effects.red_rows.append(

@@ -10,14 +10,18 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.delivery import DeliveryActivities
+from activities.health import HealthActivities
+from activities.reminders import ReminderActivities
 from activities.store import StoreActivities
 from journey.config import DeliverySettings
 from journey.constants import TASK_QUEUE
 from journey.store import Store
 from workflows.account_journey import AccountJourney
+from workflows.health_sweep import HealthSweep
 from workflows.red_account import RedAccountRemediation
+from workflows.reminders import TaskReminderSweep
 
-WORKFLOWS = [AccountJourney, RedAccountRemediation]
+WORKFLOWS = [AccountJourney, RedAccountRemediation, TaskReminderSweep, HealthSweep]
 
 # Pure modules the workflows use; importing them once outside the sandbox keeps each
 # cached journey small (transitions re-imported per sandbox costs ~5x the memory).
@@ -40,15 +44,19 @@ def build_worker(
     playbook_dir: str | None = None,
     max_cached_workflows: int = 10_000,
     executor: ThreadPoolExecutor | None = None,
+    health_config: str | None = None,
 ) -> Worker:
     """A worker for journeys on `task_queue`; `dry_run` records automated touches without sending."""
     store_activities = StoreActivities(store, playbook_dir)
     delivery = DeliveryActivities(store, settings or DeliverySettings.from_env(), dry_run=dry_run)
+    reminders = ReminderActivities(store, delivery, playbook_dir)
+    # The sweep tells journeys their health through this worker's own client.
+    health = HealthActivities(store, client, health_config)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[*store_activities.all(), delivery.send_deliveries],
+        activities=[*store_activities.all(), delivery.send_deliveries, reminders.remind_tasks, *health.all()],
         activity_executor=executor or ThreadPoolExecutor(max_workers=8),
         workflow_runner=workflow_runner(),
         max_cached_workflows=max_cached_workflows,

@@ -63,6 +63,7 @@ def test_all_four_default_playbooks_load(defaults):
     assert sorted(p.name for p in DEFAULT_DIR.glob("*.toml")) == [
         "digital.toml",
         "enterprise.toml",
+        "health.toml",  # the health score (journey.health), not a playbook
         "pooled.toml",
         "scaled.toml",
     ]

@@ -139,7 +139,7 @@ async def record_histories(env: WorkflowEnvironment, account: str, first_run: st
 
 @pytest.mark.parametrize("model", list(ACCOUNTS))
 async def test_two_terms_with_missed_adoption_and_red_episode(env, store, worker, task_queue, model) -> None:
-    handle = await run_two_terms(env, store, task_queue, model, usage_mau=None)
+    await run_two_terms(env, store, task_queue, model, usage_mau=None)
     account = f"acct-{model}"
 
     stages = [(r["name"], r["at"]) for r in rows(store, account, "stage")]

@@ -1,0 +1,149 @@
+"""The health sweep's activities: score every account, then tell the journeys that changed.
+
+Workflows cannot send updates to other workflows, so the sending happens here, with the
+worker's own Temporal client: a bounded number of `metrics` updates at a time, with a
+heartbeat that records who has been told, so a retried attempt tells only the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from journey import constants as names
+from journey.health import HealthConfig, load_health_config
+from journey.health_data import ScoredAccount, is_change, record_delivered, record_scores, score_accounts
+from journey.models import JourneyStatus
+from journey.store import Store
+from workflows.messages import (
+    HealthChange,
+    HealthPlan,
+    HealthSweepInput,
+    HealthUpdateBatch,
+    HealthUpdateReport,
+    MetricsUpdate,
+)
+
+log = logging.getLogger(__name__)
+
+# Changes one plan carries (a workflow payload stays far below Temporal's 2 MB limit);
+# the workflow scores again for the rest once these are told.
+MAX_CHANGES_PER_PLAN = 2_000
+# Reasons are for people; a long list is cut in the update (the score keeps them all).
+MAX_REASON_CHARS = 300
+UPDATE_TIMEOUT = timedelta(minutes=2)
+HEARTBEAT_EVERY = 5.0
+
+
+class HealthActivities:
+    """Bound to one store and one client, like the worker that runs them."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: Client,
+        health_config: str | Path | None = None,
+        concurrency: int = 16,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.health_config = health_config
+        self.concurrency = concurrency
+
+    def config(self) -> HealthConfig:
+        # Read at every sweep, so an edited file takes effect the next night.
+        return load_health_config(self.health_config)
+
+    @activity.defn(name="score_health")
+    def score_health(self, request: HealthSweepInput) -> HealthPlan:
+        """Score every active account; return the journeys whose color or band changed."""
+        assert request.today is not None, "the workflow passes the day"
+        scored = score_accounts(self.store, request.today, self.config())
+        record_scores(self.store, scored)
+        changes = [_change(s) for s in scored if is_change(s)]
+        return HealthPlan(
+            today=request.today,
+            scored=len(scored),
+            changes=changes[:MAX_CHANGES_PER_PLAN],
+            more=len(changes) > MAX_CHANGES_PER_PLAN,
+        )
+
+    @activity.defn(name="send_health_updates")
+    async def send_health_updates(self, batch: HealthUpdateBatch) -> HealthUpdateReport:
+        """Send each change as a `metrics` update, a few at a time; remember who was told."""
+        details = activity.info().heartbeat_details
+        told: set[str] = set(details[0]) if details else set()
+        report = HealthUpdateReport(sent=len(told))
+        errors: list[str] = []
+        limit = asyncio.Semaphore(self.concurrency)
+
+        async def tell(change: HealthChange) -> None:
+            async with limit:
+                try:
+                    await asyncio.wait_for(self._send(change), UPDATE_TIMEOUT.total_seconds())
+                except WorkflowUpdateFailedError as err:
+                    # The journey refused (it has ended): nothing to tell it.
+                    log.info("health update for %s refused: %s", change.account, err.cause)
+                    report.skipped.append(change.account)
+                    return
+                except RPCError as err:
+                    if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
+                        report.skipped.append(change.account)
+                        return
+                    errors.append(f"{change.account}: {err}")
+                    return
+                except Exception as err:  # timeouts, a busy server: retried by Temporal
+                    errors.append(f"{change.account}: {type(err).__name__}: {err}")
+                    return
+            told.add(change.account)
+            report.sent += 1
+            activity.heartbeat(sorted(told))
+
+        beating = asyncio.create_task(_heartbeat(told))
+        try:
+            await asyncio.gather(*(tell(c) for c in batch.changes if c.account not in told))
+        finally:
+            beating.cancel()
+        activity.heartbeat(sorted(told))
+        if errors:
+            raise ApplicationError(f"{len(errors)} health update(s) failed, e.g. {errors[0]}")
+        return report
+
+    async def _send(self, change: HealthChange) -> None:
+        handle = self.client.get_workflow_handle(names.journey_workflow_id(change.account))
+        await handle.execute_update("metrics", change.update, result_type=JourneyStatus)
+        await asyncio.to_thread(record_delivered, self.store, change.account, change.update.color, change.band)
+
+    def all(self) -> list[object]:
+        return [self.score_health, self.send_health_updates]
+
+
+async def _heartbeat(told: set[str]) -> None:
+    """Keep the activity alive while updates wait on busy journeys."""
+    while True:
+        await asyncio.sleep(HEARTBEAT_EVERY)
+        activity.heartbeat(sorted(told))
+
+
+def _change(scored: ScoredAccount) -> HealthChange:
+    reason = scored.reason
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 1] + "…"
+    return HealthChange(
+        account=scored.account,
+        update=MetricsUpdate(
+            on=scored.day,
+            utilization=scored.measures.utilization,
+            consumption=scored.measures.consumption,
+            color=scored.color,
+            reason=reason,
+        ),
+        band=scored.band,
+    )

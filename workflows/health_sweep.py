@@ -1,0 +1,86 @@
+"""`HealthSweep`: every night, score every account and tell the journeys whose health changed.
+
+Started by the Temporal Schedule `journey-health-sweep` (see `journey.schedules`). One
+activity (`score_health`) scores every active account in a few SQL passes and returns
+only the accounts whose color or adoption band changed; a second (`send_health_updates`)
+sends those journeys the `metrics` update, so a journey turned red by its score starts
+remediation and one that recovers is promoted. Accounts whose health did not change cost
+nothing beyond their row in the scoring queries.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from journey import constants as names
+    from journey.models import Health
+    from workflows.messages import (
+        HealthPlan,
+        HealthSweepInput,
+        HealthSweepReport,
+        HealthUpdateBatch,
+        HealthUpdateReport,
+    )
+
+# Journeys told per activity: a retry after a worker crash repeats at most this many.
+BATCH = 200
+# Rounds of "score, then tell": more than one only when a plan was cut at its size limit.
+MAX_ROUNDS = 20
+
+
+@workflow.defn(name=names.HEALTH_SWEEP_WORKFLOW_TYPE)
+class HealthSweep:
+    @workflow.run
+    async def run(self, request: HealthSweepInput) -> HealthSweepReport:
+        today = request.today or workflow.now().date()
+        report = HealthSweepReport(today=today)
+        for _ in range(MAX_ROUNDS):
+            plan = await workflow.execute_activity(
+                "score_health",
+                HealthSweepInput(today=today),
+                result_type=HealthPlan,
+                start_to_close_timeout=timedelta(minutes=10),
+                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=10), maximum_attempts=10),
+                summary=f"score every account on {today}",
+            )
+            report.scored = plan.scored
+            report.changed += len(plan.changes)
+            report.red.extend(c.account for c in plan.changes if c.update.color is Health.red)
+            sent = await self._tell(plan, report)
+            if not plan.more or sent == 0:
+                break
+        return report
+
+    async def _tell(self, plan: HealthPlan, report: HealthSweepReport) -> int:
+        sent = 0
+        for start in range(0, len(plan.changes), BATCH):
+            batch = plan.changes[start : start + BATCH]
+            try:
+                result = await workflow.execute_activity(
+                    "send_health_updates",
+                    HealthUpdateBatch(changes=batch),
+                    result_type=HealthUpdateReport,
+                    start_to_close_timeout=timedelta(minutes=30),
+                    # A worker that dies mid-batch is noticed in seconds; the retry tells the rest.
+                    heartbeat_timeout=timedelta(seconds=30),
+                    retry_policy=RetryPolicy(
+                        initial_interval=timedelta(seconds=10),
+                        maximum_interval=timedelta(minutes=2),
+                        maximum_attempts=5,
+                    ),
+                    summary=f"tell {len(batch)} journeys their health",
+                )
+            except ActivityError as err:
+                # Tomorrow's sweep finds these accounts changed again and retries them.
+                workflow.logger.warning("health updates failed for %d journeys: %s", len(batch), err.cause)
+                report.failed += len(batch)
+                continue
+            sent += result.sent
+            report.sent += result.sent
+            report.skipped += len(result.skipped)
+        return sent

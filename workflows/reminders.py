@@ -1,0 +1,40 @@
+"""`TaskReminderSweep`: once a day, remind and escalate people's overdue tasks.
+
+Started by the Temporal Schedule `journey-task-reminders` (see `journey.schedules`). The
+decisions are in `journey.reminders`; the work, in ONE activity (`remind_tasks`), writes
+every reminder and escalation in one transaction and sends the emails. Reminders are not
+timers inside each journey: a sweep costs a handful of history events a day, whatever
+the number of tasks.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from journey import constants as names
+    from workflows.messages import ReminderReport, ReminderSweepInput
+
+
+@workflow.defn(name=names.REMINDER_WORKFLOW_TYPE)
+class TaskReminderSweep:
+    @workflow.run
+    async def run(self, request: ReminderSweepInput) -> ReminderReport:
+        today = request.today or workflow.now().date()
+        return await workflow.execute_activity(
+            "remind_tasks",
+            ReminderSweepInput(today=today),
+            result_type=ReminderReport,
+            start_to_close_timeout=timedelta(minutes=30),
+            # A worker that dies mid-sweep is noticed in seconds; the retry sends what is left.
+            heartbeat_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(
+                initial_interval=timedelta(seconds=10),
+                maximum_interval=timedelta(minutes=10),
+                maximum_attempts=20,
+            ),
+            summary=f"remind and escalate overdue tasks on {today}",
+        )
