@@ -95,12 +95,13 @@ def server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> None:
 
 async def _run_worker(stop: asyncio.Event, *, task_queue: str) -> None:
     from journey.client import connect
+    from journey.config import journey_home
     from journey.schedules import ensure_schedules
     from workflows.worker import build_worker
 
     store = open_store()
     client = await connect()
-    worker = build_worker(client, store, task_queue=task_queue)
+    worker = build_worker(client, store, task_queue=task_queue, reports_dir=journey_home() / "reports")
     # The nightly health sweep and the daily task reminders run wherever a worker does.
     created = await ensure_schedules(client, task_queue=task_queue)
     if created:

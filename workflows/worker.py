@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -45,9 +46,11 @@ def build_worker(
     max_cached_workflows: int = 10_000,
     executor: ThreadPoolExecutor | None = None,
     health_config: str | None = None,
+    reports_dir: Path | None = None,
 ) -> Worker:
-    """A worker for journeys on `task_queue`; `dry_run` records automated touches without sending."""
-    store_activities = StoreActivities(store, playbook_dir)
+    """A worker for journeys on `task_queue`; `dry_run` records automated touches without
+    sending; with `reports_dir`, value reviews get the account's report written there."""
+    store_activities = StoreActivities(store, playbook_dir, reports_dir)
     delivery = DeliveryActivities(store, settings or DeliverySettings.from_env(), dry_run=dry_run)
     reminders = ReminderActivities(store, delivery, playbook_dir)
     # The sweep tells journeys their health through this worker's own client.
