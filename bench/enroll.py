@@ -12,10 +12,12 @@ stdout line is one JSON object with the figures.
 1. Rates. `journey.operations.enroll_many` (the project's bulk path) and N bare
    `client.start_workflow("BareWorkflow", ...)` calls with the same concurrency (64) are
    timed on task queues no worker polls, so both time only the server accepting starts.
-   Rounds alternate the order (project, bare, then bare, project, ...) and the best
-   round of each is reported, so warm-up and the growing database do not favour one.
-   Each project round enrolls its own accounts (same data, ids offset by N) on its own
-   queue: enrollment rejects an id that already has a journey.
+   The N starts of each are made in chunks (default 250; 100 to N/4 for small N) that alternate: project then
+   bare, bare then project, ... with the server left to go idle before each chunk, so
+   warm-up, the growing database and other load on the machine fall on both alike.
+   rate = N / the summed time of its chunks. `--rounds R` repeats the whole and reports
+   the best round of each. Each round enrolls its own accounts (same data, ids offset by
+   N) on its own queue: enrollment rejects an id that already has a journey.
 2. Memory. The project worker (`workflows.worker.build_worker`) runs in a child process
    (`--worker-child`) against a SQLite store in the temporary directory. Its RSS is taken
    once it has connected and built the worker and before it polls (the first round's N
@@ -33,6 +35,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -126,6 +129,16 @@ class Phase:
     server_cpu: float
     client_cpu: float
     other_cpu: float  # every other process on the machine (other sessions, tests, ...)
+    chunks: tuple[float, ...] = ()  # seconds of each chunk, when made of several
+
+    def __add__(self, other: Phase) -> Phase:
+        return Phase(
+            self.seconds + other.seconds,
+            self.server_cpu + other.server_cpu,
+            self.client_cpu + other.client_cpu,
+            self.other_cpu + other.other_cpu,
+            (self.chunks or ((self.seconds,) if self.seconds else ())) + (other.chunks or (other.seconds,)),
+        )
 
     def per_start_ms(self, count: int) -> tuple[float, float]:
         return self.server_cpu / count * 1000, self.client_cpu / count * 1000
@@ -181,19 +194,46 @@ async def bounded_gather(items: list[Any], one: Callable[[Any], Awaitable[None]]
 # ----- the two rate measurements ---------------------------------------------------------
 
 
-async def measure_project(meter: Meter, client: Any, accounts: list[Any], task_queue: str, label: str) -> Phase:
+@dataclass
+class Kind:
+    """One way of starting workflows: `run(items, progress)` starts one per item."""
+
+    name: str
+    items: list[Any]
+    run: Callable[[list[Any], Progress], Awaitable[Any]]
+
+
+def project_kind(client: Any, accounts: list[Any], task_queue: str) -> Kind:
     from journey.operations import enroll_many
 
-    progress = Progress(label, len(accounts))
-    return await meter.run(enroll_many(client, accounts, task_queue=task_queue, progress=progress))
+    def run(chunk: list[Any], progress: Progress) -> Awaitable[Any]:
+        return enroll_many(client, chunk, task_queue=task_queue, progress=progress)
+
+    return Kind("project", accounts, run)
 
 
-async def measure_bare(meter: Meter, client: Any, ids: list[str], task_queue: str, label: str) -> Phase:
+def bare_kind(client: Any, ids: list[str], task_queue: str, name: str = "bare") -> Kind:
     async def one(workflow_id: str) -> None:
         await client.start_workflow("BareWorkflow", id=workflow_id, task_queue=task_queue)
 
-    progress = Progress(label, len(ids))
-    return await meter.run(bounded_gather(ids, one, progress))
+    def run(chunk: list[Any], progress: Progress) -> Awaitable[Any]:
+        return bounded_gather(chunk, one, progress)
+
+    return Kind(name, ids, run)
+
+
+async def interleaved(meter: Meter, idle: ServerIdle, kinds: list[Kind], chunk: int, label: str) -> dict[str, Phase]:
+    """Every kind's items in chunks, the kinds' order rotating from chunk to chunk
+    (A B, B A, A B, ...), each chunk after the server has gone idle; a Phase per kind."""
+    count = len(kinds[0].items)
+    totals = {kind.name: Phase(0.0, 0.0, 0.0, 0.0) for kind in kinds}
+    progress = {kind.name: Progress(f"{label}: {kind.name}", count) for kind in kinds}
+    for index, start in enumerate(range(0, count, chunk)):
+        shift = index % len(kinds)
+        for kind in kinds[shift:] + kinds[:shift]:
+            await idle.wait(label)
+            totals[kind.name] += await meter.run(kind.run(kind.items[start : start + chunk], progress[kind.name]))
+    return totals
 
 
 # ----- diagnosis: which part of the project's start costs what ---------------------------
@@ -224,25 +264,21 @@ def start_request_sizes(accounts: list[Any]) -> dict[str, float]:
     }
 
 
-async def diagnose(meter: Meter, client: Any, accounts: list[Any], round_no: int, idle: Any) -> dict[str, Phase]:
-    """Bare starts with one ingredient of enroll_one added at a time; rates per variant."""
+async def diagnose(meter: Meter, idle: ServerIdle, client: Any, accounts: list[Any]) -> dict[str, Phase]:
+    """Bare starts with one ingredient of enroll_one added at a time, interleaved in six
+    chunks so each variant takes every position once; a Phase per variant."""
     from temporalio.common import WorkflowIDReusePolicy
 
     from journey.operations import search_attributes, static_details, static_summary
     from workflows.messages import JourneyInput
 
-    def variant(name: str, make: Callable[[Any], dict[str, Any]]) -> tuple[str, Callable[[Any], dict[str, Any]]]:
-        return name, make
-
-    variants = [
-        variant("bare", lambda a: {}),
-        variant("+input", lambda a: {"arg": JourneyInput(account=a)}),
-        variant("+search_attributes", lambda a: {"search_attributes": search_attributes(a)}),
-        variant(
-            "+summary_details", lambda a: {"static_summary": static_summary(a), "static_details": static_details(a)}
-        ),
-        variant("+reject_duplicate", lambda a: {"id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE}),
-        variant(
+    variants: list[tuple[str, Callable[[Any], dict[str, Any]]]] = [
+        ("bare", lambda a: {}),
+        ("+input", lambda a: {"arg": JourneyInput(account=a)}),
+        ("+search_attributes", lambda a: {"search_attributes": search_attributes(a)}),
+        ("+summary_details", lambda a: {"static_summary": static_summary(a), "static_details": static_details(a)}),
+        ("+reject_duplicate", lambda a: {"id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE}),
+        (
             "all (= enroll_one)",
             lambda a: {
                 "arg": JourneyInput(account=a),
@@ -253,25 +289,25 @@ async def diagnose(meter: Meter, client: Any, accounts: list[Any], round_no: int
             },
         ),
     ]
-    if round_no % 2:
-        variants.reverse()
-    phases: dict[str, Phase] = {}
-    for index, (name, make) in enumerate(variants):
-        task_queue = f"bench-diag-{round_no}-{index}"
 
-        async def one(
-            account: Any, make: Callable[[Any], dict[str, Any]] = make, index: int = index, task_queue: str = task_queue
-        ) -> None:
+    def kind(index: int, name: str, make: Callable[[Any], dict[str, Any]]) -> Kind:
+        task_queue = f"bench-diag-{index}"
+
+        async def one(account: Any) -> None:
             options = make(account)
             args = [options.pop("arg")] if "arg" in options else []
             await client.start_workflow(
-                "BareWorkflow", *args, id=f"diag-{round_no}-{index}-{account.id}", task_queue=task_queue, **options
+                "BareWorkflow", *args, id=f"diag-{index}-{account.id}", task_queue=task_queue, **options
             )
 
-        await idle.wait(f"diagnose {round_no}")
-        progress = Progress(f"diagnose {round_no}: {name}", len(accounts))
-        phases[name] = await meter.run(bounded_gather(accounts, one, progress))
-    return phases
+        def run(chunk: list[Any], progress: Progress) -> Awaitable[Any]:
+            return bounded_gather(chunk, one, progress)
+
+        return Kind(name, accounts, run)
+
+    kinds = [kind(index, name, make) for index, (name, make) in enumerate(variants)]
+    chunk = max(1, -(-len(accounts) // len(kinds)))
+    return await interleaved(meter, idle, kinds, chunk, "diagnose")
 
 
 # ----- memory: the worker in a child process ---------------------------------------------
@@ -417,7 +453,9 @@ def store_counts(store: Any) -> tuple[int, int, int]:
     return int(enrolled), int(rows), int(pending)
 
 
-def measure_memory(address: str, task_queue: str, database: str, count: int, timeout: float) -> dict[str, Any]:
+def measure_memory(
+    address: str, task_queue: str, database: str, count: int, timeout: float, server: subprocess.Popen[bytes]
+) -> dict[str, Any]:
     from journey.store import Store
 
     store = Store.open(database)
@@ -440,6 +478,8 @@ def measure_memory(address: str, task_queue: str, database: str, count: int, tim
                 raise RuntimeError(f"only {enrolled}/{count} journeys placed after {timeout:.0f} s")
             if child.process.poll() is not None:
                 raise RuntimeError(f"the worker child exited ({child.process.returncode})")
+            if server.poll() is not None:
+                raise ServerDied(server.returncode)
             time.sleep(0.5)
             enrolled, _, _ = store_counts(store)
             samples.append((enrolled, child.rss()))
@@ -489,76 +529,105 @@ def measure_memory(address: str, task_queue: str, database: str, count: int, tim
 # ----- the run ---------------------------------------------------------------------------
 
 
+class ServerDied(RuntimeError):
+    def __init__(self, code: int | None) -> None:
+        super().__init__(
+            f"the Temporal dev server exited ({code}) in the middle of the run; on a shared machine "
+            "another process may have stopped it (see server.log in the state directory with --keep)"
+        )
+
+
+async def watch_server(process: subprocess.Popen[bytes], main: asyncio.Task[Any] | None) -> None:
+    """Cancel the run if the dev server dies: the client would otherwise retry for ever."""
+    while process.poll() is None:
+        await asyncio.sleep(0.5)
+    if main is not None:
+        main.cancel()
+
+
 class ServerIdle:
     """Waits until the dev server's CPU use drops, so one measurement's background work
     (transfer and visibility tasks the server processes after accepting a start) is not
     billed to the next one."""
 
-    def __init__(self, pid: int, threshold: float = 5.0, timeout: float = 180) -> None:
+    def __init__(self, pid: int, threshold: float = 10.0, timeout: float = 30) -> None:
         import psutil
 
         self.process = psutil.Process(pid)
         self.threshold, self.timeout = threshold, timeout
         self.waits: list[float] = []
+        self.timeouts = 0
 
     def _wait(self, label: str) -> float:
         started = time.monotonic()
         self.process.cpu_percent(None)
-        quiet = 0
-        while time.monotonic() - started < self.timeout:
+        while True:
             busy = self.process.cpu_percent(interval=1.0)
-            quiet = quiet + 1 if busy < self.threshold else 0
-            if quiet >= 2:
+            if busy < self.threshold:
                 break
-            if quiet == 0:
-                print(
-                    f"  [{label}] waiting for the server to go idle (its CPU {busy:.0f}%)", file=sys.stderr, flush=True
-                )
+            if time.monotonic() - started > self.timeout:
+                self.timeouts += 1
+                break
+            print(f"  [{label}] waiting for the server to go idle (its CPU {busy:.0f}%)", file=sys.stderr, flush=True)
         return time.monotonic() - started
 
     async def wait(self, label: str) -> None:
         self.waits.append(await asyncio.to_thread(self._wait, label))
 
 
+def chunk_size(args: argparse.Namespace) -> int:
+    """--chunk, or by default 250, but at least 100 and at most N / 4 when N allows, so
+    small runs still alternate (project, bare, bare, project) and a chunk is always more
+    than the 64 starts in flight."""
+    if args.chunk:
+        return min(args.chunk, args.accounts)
+    return min(args.accounts, max(100, min(250, -(-args.accounts // 4))))
+
+
+def paired_ratio(project: Phase, bare: Phase) -> float | None:
+    """Median over chunk pairs of (project rate / bare rate): each pair ran back to back,
+    so slow drifts in the machine's load cancel."""
+    pairs = [b / p for p, b in zip(project.chunks, bare.chunks, strict=False) if p > 0]
+    return statistics.median(pairs) if pairs else None
+
+
 async def measure_rates(
-    meter: Meter, client: Any, count: int, rounds: int, today: date, idle: ServerIdle
-) -> dict[str, Any]:
-    project: list[Phase] = []
-    bare: list[Phase] = []
-    order_text: list[str] = []
-    # A short untimed warm-up so the first timed round does not pay for connecting.
-    await measure_bare(meter, client, [f"warmup-{i:03d}" for i in range(20)], "bench-warmup", "warm-up")
-
-    def show(r: int, what: str, phase: Phase) -> None:
-        server_ms, client_ms = phase.per_start_ms(count)
-        log(
-            f"round {r + 1}: {what:<24} {count} starts in {phase.seconds:6.2f} s = {count / phase.seconds:6.1f}/s; "
-            f"CPU per start: server {server_ms:.1f} ms, client {client_ms:.1f} ms; "
-            f"other processes used {phase.other_share:.0%} of the machine"
-        )
-
-    for r in range(rounds):
+    meter: Meter, idle: ServerIdle, client: Any, args: argparse.Namespace, today: date
+) -> list[dict[str, Phase]]:
+    count, chunk = args.accounts, chunk_size(args)
+    # An untimed warm-up of both kinds: connections, the namespace and visibility paths.
+    warm_accounts = [a.model_copy(update={"id": f"warmup-{a.id}"}) for a in make_accounts(30, today)]
+    await interleaved(
+        meter,
+        idle,
+        [
+            project_kind(client, warm_accounts, "bench-warmup"),
+            bare_kind(client, [f"warmup-{n:03d}" for n in range(30)], "bench-warmup"),
+        ],
+        30,
+        "warm-up",
+    )
+    rounds: list[dict[str, Phase]] = []
+    for r in range(args.rounds):
         accounts = make_accounts(count, today, first=1 + r * count)
         ids = [f"bare-{r + 1}-{n:05d}" for n in range(1, count + 1)]
-
-        async def run_project(r: int = r, accounts: list[Any] = accounts) -> None:
-            phase = await measure_project(
-                meter, client, accounts, f"bench-journey-{r + 1}", f"round {r + 1}: enroll_many"
+        phases = await interleaved(
+            meter,
+            idle,
+            [project_kind(client, accounts, f"bench-journey-{r + 1}"), bare_kind(client, ids, f"bench-bare-{r + 1}")],
+            chunk,
+            f"round {r + 1}",
+        )
+        for name, what in (("project", "project enroll_many"), ("bare", "bare start_workflow")):
+            phase = phases[name]
+            server_ms, client_ms = phase.per_start_ms(count)
+            log(
+                f"round {r + 1}: {what:<20} {count} starts in {phase.seconds:6.2f} s = {count / phase.seconds:6.1f}/s; "
+                f"CPU per start: server {server_ms:.1f} ms, client {client_ms:.1f} ms; "
+                f"other processes used {phase.other_share:.0%} of the machine"
             )
-            project.append(phase)
-            show(r, "project enroll_many", phase)
-
-        async def run_bare(r: int = r, ids: list[str] = ids) -> None:
-            phase = await measure_bare(meter, client, ids, f"bench-bare-{r + 1}", f"round {r + 1}: bare start_workflow")
-            bare.append(phase)
-            show(r, "bare start_workflow", phase)
-
-        steps = (run_project, run_bare) if r % 2 == 0 else (run_bare, run_project)
-        order_text.append("project,bare" if r % 2 == 0 else "bare,project")
-        for step in steps:
-            await idle.wait(f"round {r + 1}")
-            await step()
-    return {"project": project, "bare": bare, "order": order_text}
+        rounds.append(phases)
+    return rounds
 
 
 async def main_body(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -572,11 +641,17 @@ async def main_body(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     address = f"127.0.0.1:{port}"
     server_dir = workdir / "temporal"
     database = f"sqlite:///{workdir / 'journey.db'}"
-    log(f"accounts: {count}; concurrency {CONCURRENCY}; rounds {args.rounds} (alternating order, best of each)")
+    chunk = chunk_size(args)
+    log(
+        f"accounts: {count}; concurrency {CONCURRENCY}; starts in chunks of {chunk}, project and bare alternating "
+        f"(project first, then bare first, ...); rounds {args.rounds}"
+        + (" (best round of each reported)" if args.rounds > 1 else "")
+    )
     log(f"load average before starting: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     log(f"starting the Temporal dev server on {address} (headless, --db-filename {server_dir / 'temporal.db'})")
     print("  starting the dev server...", file=sys.stderr, flush=True)
     process = start_server(server_dir, port=port, headless=True)
+    watchdog = asyncio.create_task(watch_server(process, asyncio.current_task()))
     try:
         client = await Client.connect(address, data_converter=pydantic_data_converter)
         today = datetime.now(UTC).date()
@@ -588,76 +663,101 @@ async def main_body(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         )
         meter = Meter(process.pid)
         idle = ServerIdle(process.pid)
-        rates = await measure_rates(meter, client, count, args.rounds, today, idle)
-        diagnosis: list[dict[str, Phase]] = []
+        rounds = await measure_rates(meter, idle, client, args, today)
+        diagnosis: dict[str, Phase] = {}
         diag_count = args.diagnose_accounts or count
         if args.diagnose:
-            diag_accounts = make_accounts(diag_count, today, first=1)
-            for d in range(2):
-                diagnosis.append(await diagnose(meter, client, diag_accounts, d, idle))
+            diagnosis = await diagnose(meter, idle, client, make_accounts(diag_count, today, first=1))
         log(
-            f"memory: the project worker in a child process on 'bench-journey-1' ({count} journeys waiting), SQLite store {database}"
+            f"memory: the project worker in a child process on 'bench-journey-1' ({count} journeys waiting), "
+            f"SQLite store {database}"
         )
         await idle.wait("memory")
-        memory = measure_memory(address, "bench-journey-1", database, count, args.timeout)
-        rates["idle_waits"] = idle.waits
+        memory = measure_memory(address, "bench-journey-1", database, count, args.timeout, process)
+    except asyncio.CancelledError:
+        if process.poll() is not None:
+            raise ServerDied(process.returncode) from None
+        raise
     finally:
+        watchdog.cancel()
         print("  stopping the dev server...", file=sys.stderr, flush=True)
         stop_server(process)
-    return {"rates": rates, "memory": memory, "sizes": sizes, "diagnosis": diagnosis, "diagnose_accounts": diag_count}
+    return {
+        "rounds": rounds,
+        "memory": memory,
+        "sizes": sizes,
+        "diagnosis": diagnosis,
+        "diagnose_accounts": diag_count,
+        "idle": {"waits": idle.waits, "timeouts": idle.timeouts},
+        "chunk": chunk,
+    }
 
 
 def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     count = args.accounts
-    rates, memory = results["rates"], results["memory"]
-    project_rate = max(count / p.seconds for p in rates["project"])
-    bare_rate = max(count / p.seconds for p in rates["bare"])
+    rounds, memory = results["rounds"], results["memory"]
+    project = [r["project"] for r in rounds]
+    bare = [r["bare"] for r in rounds]
+    project_rate = max(count / p.seconds for p in project)
+    bare_rate = max(count / p.seconds for p in bare)
     ratio = project_rate / bare_rate
-    project_server_ms = min(p.per_start_ms(count)[0] for p in rates["project"])
-    bare_server_ms = min(p.per_start_ms(count)[0] for p in rates["bare"])
-    project_client_ms = min(p.per_start_ms(count)[1] for p in rates["project"])
-    bare_client_ms = min(p.per_start_ms(count)[1] for p in rates["bare"])
-    others = max(p.other_share for p in rates["project"] + rates["bare"])
+    project_server_ms = min(p.per_start_ms(count)[0] for p in project)
+    bare_server_ms = min(p.per_start_ms(count)[0] for p in bare)
+    project_client_ms = min(p.per_start_ms(count)[1] for p in project)
+    bare_client_ms = min(p.per_start_ms(count)[1] for p in bare)
+    others = max(p.other_share for p in project + bare)
     kib = (memory["rss_after"] - memory["rss_before"]) / count / 1024
+    waits = results["idle"]["waits"]
+    selection = f"chunks of {results['chunk']} alternating project/bare" + (
+        f"; best of {args.rounds} rounds" if args.rounds > 1 else ""
+    )
     log("")
-    log(f"order of the rounds: {'; '.join(rates['order'])}; reported: the best round of each")
+    log(f"measured: {selection}")
     log(
-        f"before each timed phase the server was left to go idle (its CPU < 5% for 2 s): waits {', '.join(f'{w:.0f}' for w in rates['idle_waits'])} s"
+        f"before each chunk the server was left to go idle (its CPU < 10% over 1 s): {len(waits)} waits, "
+        f"{sum(waits):.0f} s in all, {results['idle']['timeouts']} gave up after 30 s"
     )
     log(
-        f"project (enroll_many): {project_rate:.1f} starts/s   (rounds: {', '.join(f'{count / p.seconds:.1f}' for p in rates['project'])})"
+        f"project (enroll_many): {project_rate:.1f} starts/s"
+        + (f"   (rounds: {', '.join(f'{count / p.seconds:.1f}' for p in project)})" if len(project) > 1 else "")
     )
     log(
-        f"bare start_workflow:   {bare_rate:.1f} starts/s   (rounds: {', '.join(f'{count / p.seconds:.1f}' for p in rates['bare'])})"
+        f"bare start_workflow:   {bare_rate:.1f} starts/s"
+        + (f"   (rounds: {', '.join(f'{count / p.seconds:.1f}' for p in bare)})" if len(bare) > 1 else "")
     )
     log(f"ratio project/bare:    {ratio:.2f}  (target >= {TARGETS['ratio']})")
+    paired = [paired_ratio(r["project"], r["bare"]) for r in rounds]
+    paired_values = [value for value in paired if value is not None]
+    paired_median = statistics.median(paired_values) if paired_values else None
+    if paired_median is not None and len(project[0].chunks) > 1:
+        log(
+            f"  cross-check: median of the chunk-by-chunk ratios {paired_median:.2f} "
+            f"({len(project[0].chunks)} pairs per round)"
+        )
     log(
-        f"CPU per start (lowest round): server {project_server_ms:.1f} ms project vs {bare_server_ms:.1f} ms bare "
+        f"CPU per start: server {project_server_ms:.1f} ms project vs {bare_server_ms:.1f} ms bare "
         f"(x{project_server_ms / bare_server_ms:.2f}); client {project_client_ms:.1f} ms vs {bare_client_ms:.1f} ms"
     )
     if others > 0.15:
         log(
-            f"WARNING: other processes used up to {others:.0%} of the machine during the timed rounds; "
-            "the rates are noisy (the CPU-per-start figures are the steadier comparison)"
+            f"WARNING: other processes used up to {others:.0%} of the machine during the timed starts; "
+            "absolute rates are noisy (the alternating chunks spread that load over both kinds)"
         )
     diagnosis_summary: dict[str, Any] = {}
     if results["diagnosis"]:
         n = results["diagnose_accounts"]
-        log(
-            f"diagnosis ({n} bare starts per variant plus one ingredient of enroll_one; best of two rounds in opposite orders):"
-        )
-        base_rate = max(n / d["bare"].seconds for d in results["diagnosis"])
-        base_ms = min(d["bare"].per_start_ms(n)[0] for d in results["diagnosis"])
-        for name in results["diagnosis"][0]:
-            best = max(n / d[name].seconds for d in results["diagnosis"])
-            server_ms = min(d[name].per_start_ms(n)[0] for d in results["diagnosis"])
-            client_ms = min(d[name].per_start_ms(n)[1] for d in results["diagnosis"])
+        log(f"diagnosis: {n} bare starts per variant with one ingredient of enroll_one added, in six rotating chunks:")
+        base = results["diagnosis"]["bare"]
+        base_ms = base.per_start_ms(n)[0]
+        for name, phase in results["diagnosis"].items():
+            rate = n / phase.seconds
+            server_ms, client_ms = phase.per_start_ms(n)
             log(
-                f"  {name:<22} {best:7.1f}/s ({best / base_rate:.2f} of bare); server CPU {server_ms:5.1f} ms/start "
-                f"(x{server_ms / base_ms:.2f}); client CPU {client_ms:4.1f} ms/start"
+                f"  {name:<20} {rate:7.1f}/s ({rate / (n / base.seconds):.2f} of bare); server CPU {server_ms:5.1f} "
+                f"ms/start (x{server_ms / base_ms:.2f}); client CPU {client_ms:4.1f} ms/start"
             )
             diagnosis_summary[name] = {
-                "rate": round(best, 2),
+                "rate": round(rate, 2),
                 "server_cpu_ms": round(server_ms, 2),
                 "client_cpu_ms": round(client_ms, 2),
             }
@@ -672,20 +772,21 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
             f"  cross-check: RSS slope while placing (past the first tenth): {memory['marginal_kib']:.1f} KiB per journey"
         )
     log(
-        f"store after the run: {memory['timeline_rows']} timeline rows, {memory['pending_deliveries']} pending deliveries; "
-        f"journeys placed in {memory['placed_seconds']:.1f} s"
+        f"store after the run: {memory['timeline_rows']} timeline rows, {memory['pending_deliveries']} pending "
+        f"deliveries; journeys placed in {memory['placed_seconds']:.1f} s ({count / memory['placed_seconds']:.1f}/s)"
     )
     summary: dict[str, Any] = {
         "accounts": count,
         "concurrency": CONCURRENCY,
+        "chunk": results["chunk"],
         "rounds": args.rounds,
-        "order": rates["order"],
-        "selection": "best of each",
+        "selection": selection,
         "project_rate": round(project_rate, 2),
         "bare_rate": round(bare_rate, 2),
-        "project_rates": [round(count / p.seconds, 2) for p in rates["project"]],
-        "bare_rates": [round(count / p.seconds, 2) for p in rates["bare"]],
         "ratio": round(ratio, 3),
+        "ratio_paired_median": None if paired_median is None else round(paired_median, 3),
+        "project_rates": [round(count / p.seconds, 2) for p in project],
+        "bare_rates": [round(count / p.seconds, 2) for p in bare],
         "server_cpu_ms_per_start": {"project": round(project_server_ms, 2), "bare": round(bare_server_ms, 2)},
         "client_cpu_ms_per_start": {"project": round(project_client_ms, 2), "bare": round(bare_client_ms, 2)},
         "other_load_max": round(others, 3),
@@ -710,7 +811,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--accounts", type=int, default=2000, help="journeys to enroll (default 2000)")
     parser.add_argument(
-        "--rounds", type=int, default=2, help="rounds of each measurement, alternating order (default 2)"
+        "--rounds", type=int, default=1, help="repeat the rate measurement, report the best round of each (default 1)"
+    )
+    parser.add_argument(
+        "--chunk",
+        type=int,
+        default=0,
+        help="starts per chunk; project and bare chunks alternate (default 250, at most N/4 and at least 100)",
     )
     parser.add_argument(
         "--diagnose", action="store_true", help="also time bare starts with each part of enroll_one added"
@@ -727,9 +834,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.accounts < 1 or args.accounts > 99_999 // max(args.rounds, 1):
         parser.error("--accounts must be between 1 and 99999 / rounds (ids are bench-NNNNN)")
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
+    if args.rounds < 1 or args.chunk < 0:
+        parser.error("--rounds must be at least 1 and --chunk not negative")
     return args
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
@@ -741,9 +852,17 @@ def main() -> None:
     if args.worker_child:
         child_main(args)
         return
+    # SIGTERM ends the run like Ctrl-C, so the dev server and the worker child are stopped.
+    signal.signal(signal.SIGTERM, _interrupt)
     workdir = Path(tempfile.mkdtemp(prefix="journey-bench-"))
     try:
         results = asyncio.run(main_body(args, workdir))
+    except KeyboardInterrupt:
+        print("interrupted; the dev server and the worker child were stopped", file=sys.stderr)
+        sys.exit(130)
+    except RuntimeError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
     finally:
         if args.keep:
             log(f"kept {workdir}")
