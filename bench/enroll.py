@@ -314,10 +314,17 @@ async def diagnose(meter: Meter, idle: ServerIdle, client: Any, accounts: list[A
 
 
 def child_main(args: argparse.Namespace) -> None:
-    asyncio.run(child_body(args))
+    # The SDK core logs (warnings such as "Workflow task duration exceeded 5 seconds") to
+    # file descriptor 1. The parent reads fd 1 only when it expects a reply, so a full pipe
+    # would block the core and stall the worker: keep the replies on a private copy of the
+    # pipe and point fd 1 (and sys.stdout) at stderr.
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    asyncio.run(child_body(args, replies))
 
 
-async def child_body(args: argparse.Namespace) -> None:
+async def child_body(args: argparse.Namespace, replies: Any) -> None:
     """`--worker-child`: build the project worker, report READY, poll after GO.
 
     Commands on stdin: GO (start polling), STATS (print the cached-workflow count),
@@ -334,8 +341,8 @@ async def child_body(args: argparse.Namespace) -> None:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
 
     def reply(**data: Any) -> None:
-        sys.stdout.write(json.dumps(data) + "\n")
-        sys.stdout.flush()
+        replies.write(json.dumps(data) + "\n")
+        replies.flush()
 
     store = Store.open(args.database)
     client = await Client.connect(args.address, data_converter=pydantic_data_converter)
