@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from transitions import Machine
+from transitions import Machine, MachineError
 
 from journey.models import Health, Stage
 
@@ -69,9 +69,8 @@ class _Model:
 
 
 def _build(states: list[str], moves: list[Move], initial: str) -> Machine:
-    model = _Model()
     machine = Machine(
-        model=model,
+        model=_Model(),
         states=states,
         initial=initial,
         auto_transitions=False,
@@ -79,53 +78,68 @@ def _build(states: list[str], moves: list[Move], initial: str) -> Machine:
         model_attribute="state",
     )
     for move in moves:
-        machine.add_transition(move.trigger, move.source, move.dest if move.dest is not None else None)
+        machine.add_transition(move.trigger, move.source, move.dest)
     return machine
 
 
+# One machine per table for the whole process: thousands of journeys share it and keep
+# only their current state (a machine of their own cost ~50 KiB each in a worker).
+_LIFECYCLE_MACHINE = _build([s.value for s in Stage], LIFECYCLE, Stage.signed.value)
+_HEALTH_MACHINE = _build([c.value for c in Health], HEALTH, Health.green.value)
+
+
+def _destination(machine: Machine, trigger: str, state: str) -> str:
+    """Where `trigger` leads from `state` (the same state for an internal move)."""
+    found = machine.get_transitions(trigger=trigger, source=state) if trigger in machine.events else []
+    if not found:
+        raise MachineError(f"{trigger!r} is not allowed from state {state!r}")
+    return found[0].dest or state
+
+
 class Lifecycle:
-    """The stage machine of one journey."""
+    """The stage of one journey, moved only as the lifecycle machine allows."""
 
     def __init__(self, stage: Stage = Stage.signed) -> None:
-        self._machine = _build([s.value for s in Stage], LIFECYCLE, stage.value)
-        self._model: _Model = self._machine.models[0]
+        self._state = stage.value
 
     @property
     def stage(self) -> Stage:
-        return Stage(self._model.state)
+        return Stage(self._state)
 
     def may(self, trigger: str) -> bool:
-        return self._machine.get_transitions(trigger=trigger, source=self._model.state) != []
+        return trigger in _LIFECYCLE_MACHINE.events and bool(
+            _LIFECYCLE_MACHINE.get_transitions(trigger=trigger, source=self._state)
+        )
 
     def allowed(self) -> list[str]:
         return [event for event in USER_EVENTS if self.may(event)]
 
     def fire(self, trigger: str) -> Stage:
         """Apply a move. Raises `transitions.MachineError` if illegal: callers check `may` first."""
-        self._machine.events[trigger].trigger(self._model)
+        self._state = _destination(_LIFECYCLE_MACHINE, trigger, self._state)
         return self.stage
 
     def moves_to(self, trigger: str) -> Stage | None:
         """The stage a trigger leads to from here (None: no stage change or not allowed)."""
-        for transition in self._machine.get_transitions(trigger=trigger, source=self._model.state):
-            return Stage(transition.dest) if transition.dest else None
-        return None
+        if not self.may(trigger):
+            return None
+        dest = _destination(_LIFECYCLE_MACHINE, trigger, self._state)
+        return Stage(dest) if dest != self._state else None
 
 
 class HealthMachine:
     def __init__(self, color: Health = Health.green) -> None:
-        self._machine = _build([c.value for c in Health], HEALTH, color.value)
-        self._model: _Model = self._machine.models[0]
+        self._state = color.value
 
     @property
     def color(self) -> Health:
-        return Health(self._model.state)
+        return Health(self._state)
 
     def set(self, color: Health) -> bool:
         """Move to `color`; False when already there."""
         if color is self.color:
             return False
-        self._machine.events[f"to_{color.value}"].trigger(self._model)
+        self._state = _destination(_HEALTH_MACHINE, f"to_{color.value}", self._state)
         return True
 
 
