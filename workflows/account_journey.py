@@ -128,6 +128,9 @@ class AccountJourney:
                 summary=f"{journey.account.engagement_model.value} playbook",
             )
             self._engine = self._enroll(journey, playbook)
+            # The engine holds the shared (interned) copy; this one would live as long as
+            # the journey in this suspended frame.
+            del playbook
         engine = self.engine
         if not engine.s.placed:
             engine.place(self.today())
