@@ -35,6 +35,15 @@ class DeliverySettings:
     manager: str
 
     @classmethod
+    def unconfigured(cls) -> DeliverySettings:
+        """No Slack and no SMTP: automated touches are recorded, never sent anywhere."""
+        return cls(
+            slack_webhook_url=None, smtp_host=None, smtp_port=25, smtp_user=None, smtp_password=None,
+            smtp_starttls=False, email_from="journey@localhost", email_domain="localhost",
+            red_accounts_channel="#red-accounts", manager="ta-manager",
+        )
+
+    @classmethod
     def from_env(cls) -> DeliverySettings:
         return cls(
             slack_webhook_url=os.environ.get("JOURNEY_SLACK_WEBHOOK_URL") or None,

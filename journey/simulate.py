@@ -59,14 +59,6 @@ class SimulationResult(BaseModel):
     health: list[SimulatedHealth]
 
 
-def _dry_settings() -> DeliverySettings:
-    return DeliverySettings(
-        slack_webhook_url=None, smtp_host=None, smtp_port=25, smtp_user=None, smtp_password=None,
-        smtp_starttls=False, email_from="journey@localhost", email_domain="localhost",
-        red_accounts_channel="#red-accounts", manager="ta-manager",
-    )
-
-
 async def simulate(
     accounts: list[Account],
     *,
@@ -92,7 +84,7 @@ async def simulate(
             )
             async with env:
                 await _register_search_attributes(env)
-                worker = build_worker(env.client, store, task_queue=TASK_QUEUE, settings=_dry_settings(), dry_run=True)
+                worker = build_worker(env.client, store, task_queue=TASK_QUEUE, settings=DeliverySettings.unconfigured(), dry_run=True)
                 async with worker:
                     await _drive(env, accounts, events or [], start, end, progress)
             return _collect(store, {a.id for a in accounts}, start, end)

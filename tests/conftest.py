@@ -95,11 +95,7 @@ def task_queue() -> str:
 
 def quiet_settings() -> DeliverySettings:
     """No Slack or SMTP configured: automated touches are recorded as not configured."""
-    return DeliverySettings(
-        slack_webhook_url=None, smtp_host=None, smtp_port=25, smtp_user=None, smtp_password=None,
-        smtp_starttls=False, email_from="journey@localhost", email_domain="localhost",
-        red_accounts_channel="#red-accounts", manager="ta-manager",
-    )
+    return DeliverySettings.unconfigured()
 
 
 @pytest_asyncio.fixture(loop_scope="session")
