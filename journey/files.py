@@ -153,6 +153,17 @@ def read_accounts(path: str | Path) -> list[Account]:
     return accounts
 
 
+def _account_or_date_problem(
+    line: int, account: str, day: date, known_accounts: set[str] | None, today: date | None
+) -> Problem | None:
+    """A measurement row must name a known account and must not be dated in the future."""
+    if known_accounts is not None and account not in known_accounts:
+        return Problem(line, "account", f"unknown account {account!r}")
+    if today is not None and day > today:
+        return Problem(line, "date", f"{day} is in the future (today is {today})")
+    return None
+
+
 def read_usage(path: str | Path, known_accounts: set[str] | None = None, today: date | None = None) -> list[UsageRow]:
     path = Path(path)
     rows, problems = _rows(path, USAGE_COLUMNS)
@@ -162,11 +173,9 @@ def read_usage(path: str | Path, known_accounts: set[str] | None = None, today: 
         parsed = _validate(UsageRow, line, dict(row), problems)
         if parsed is None:
             continue
-        if known_accounts is not None and parsed.account not in known_accounts:
-            problems.append(Problem(line, "account", f"unknown account {parsed.account!r}"))
-            continue
-        if today is not None and parsed.date > today:
-            problems.append(Problem(line, "date", f"{parsed.date} is in the future (today is {today})"))
+        problem = _account_or_date_problem(line, parsed.account, parsed.date, known_accounts, today)
+        if problem is not None:
+            problems.append(problem)
             continue
         key = (parsed.account, parsed.date)
         if key in seen:
@@ -194,11 +203,9 @@ def read_nps(path: str | Path, known_accounts: set[str] | None = None, today: da
         parsed = _validate(NpsRow, line, data, problems)
         if parsed is None:
             continue
-        if known_accounts is not None and parsed.account not in known_accounts:
-            problems.append(Problem(line, "account", f"unknown account {parsed.account!r}"))
-            continue
-        if today is not None and parsed.date > today:
-            problems.append(Problem(line, "date", f"{parsed.date} is in the future (today is {today})"))
+        problem = _account_or_date_problem(line, parsed.account, parsed.date, known_accounts, today)
+        if problem is not None:
+            problems.append(problem)
             continue
         if parsed.respondent is not None:
             key = (parsed.account, parsed.date, parsed.respondent)
