@@ -621,6 +621,9 @@ main.add_command(health_score)
 from journey.commands.report import report  # noqa: E402
 
 main.add_command(report)
+from journey.commands.deliveries import deliveries  # noqa: E402
+
+main.add_command(deliveries)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -45,9 +46,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500
 
 TASK_STATUSES = ("open", "done", "skipped", "cancelled")
-# `sending`: claimed by one sender, outcome not recorded yet; `unknown`: its sender died
-# mid-send, so it may or may not have arrived (migration 0004; see claim_delivery).
-DELIVERY_STATUSES = ("pending", "sending", "sent", "simulated", "failed", "unknown")
+# `sending`: claimed by one sender, the message not complete at the receiver yet;
+# `confirming`: handed over, the receiver's answer not recorded yet; `unknown`: its sender
+# stopped while confirming, so it may or may not have arrived (migrations 0004 and 0005;
+# see claim_delivery and hand_over).
+DELIVERY_STATUSES = ("pending", "sending", "confirming", "sent", "simulated", "failed", "unknown")
 DELIVERY_CHANNELS = ("slack", "email")
 # Statuses that mean the touch went out (for real or in a simulation).
 DELIVERED_STATUSES = ("sent", "simulated")
@@ -209,6 +212,8 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("sent_at", UTCDateTime),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("claim", sa.String(32)),
+    sa.Column("claimed_at", UTCDateTime),
     _check_in("channel", DELIVERY_CHANNELS),
     _check_in("status", DELIVERY_STATUSES),
     # The delivery sweep reads pending rows in due order.
@@ -648,7 +653,7 @@ class Store:
     ) -> list[Row]:
         """Pending outbox rows in due order; only those with the given keys if any, only
         those whose key ends with one of `key_suffixes` if given, and with
-        `include_claimed` also those a sender claimed and has not recorded (`sending`)."""
+        `include_claimed` also those a sender claimed and never handed over (`sending`)."""
         statuses = ("pending", "sending") if include_claimed else ("pending",)
         query = sa.select(outbox).where(outbox.c.status.in_(statuses))
         if key_suffixes:
@@ -665,38 +670,57 @@ class Store:
         return sorted(found, key=lambda row: (row["due"], row["id"]))
 
     def claim_delivery(self, key: str) -> Row | None:
-        """Claim a pending outbox row for sending (pending -> sending); None when it is not
-        pending (sent, given up, in doubt, or claimed by another sender).
+        """Claim an outbox row for sending under a fresh token (`row["claim"]`); None when
+        it is not the sender's to send (sent, given up, in doubt, or already handed over).
 
-        The claim is one conditional UPDATE, so of two senders racing for a row (a retry
-        started while a slow attempt is still alive, two sweeps at once) only one gets it.
-        The sender records the outcome with mark_delivery() right after sending.
+        A row still `sending` is taken over: its message never became complete at the
+        receiver (see hand_over), so the earlier sender, dead or merely slow, has not
+        delivered it and, having lost the claim, never will. Each claim is one conditional
+        UPDATE, so senders racing for a row (a retry while a slow attempt is still alive,
+        two sweeps at once) end with exactly one of them able to hand it over.
         """
+        token = uuid.uuid4().hex
         with self.transaction() as conn:
             claimed = conn.execute(
                 outbox.update()
-                .where(outbox.c.key == key, outbox.c.status == "pending")
-                .values(status="sending")
+                .where(outbox.c.key == key, outbox.c.status.in_(("pending", "sending")))
+                .values(status="sending", claim=token, claimed_at=_now())
             )
             if claimed.rowcount != 1:
                 return None
             row = conn.execute(sa.select(outbox).where(outbox.c.key == key)).first()
         return None if row is None else dict(row._mapping)
 
-    def mark_in_doubt(self, key: str, reason: str) -> bool:
-        """A row still `sending` when a later attempt comes for it: the sender died between
-        claiming and recording, so the touch may or may not have gone out. Marks it
-        `unknown` (never sent again automatically) and returns True; False otherwise."""
+    def hand_over(self, key: str, claim: str) -> bool:
+        """The commit point of a send: the receiver is ready and the last part of the
+        message is about to go (sending -> confirming). False when another sender took the
+        row over meanwhile: the caller must then abandon the message unfinished."""
         with self.transaction() as conn:
             result = conn.execute(
                 outbox.update()
-                .where(outbox.c.key == key, outbox.c.status == "sending")
+                .where(outbox.c.key == key, outbox.c.claim == claim, outbox.c.status == "sending")
+                .values(status="confirming")
+            )
+        return result.rowcount == 1
+
+    def mark_in_doubt(self, key: str, reason: str) -> bool:
+        """A row still `confirming` when a later attempt comes for it, or whose receiver
+        never answered: the whole message went out and the sender does not know whether it
+        arrived. Marks it `unknown` (never sent again automatically) and returns True."""
+        with self.transaction() as conn:
+            result = conn.execute(
+                outbox.update()
+                .where(outbox.c.key == key, outbox.c.status == "confirming")
                 .values(status="unknown", attempts=outbox.c.attempts + 1, last_error=reason)
             )
         return result.rowcount == 1
 
-    def mark_delivery(self, key: str, status: str, error: str | None = None) -> None:
-        """Record one delivery attempt: its outcome, its error, and when it went out."""
+    def mark_delivery(self, key: str, status: str, error: str | None = None, *, claim: str | None = None) -> bool:
+        """Record one delivery attempt: its outcome, its error, and when it went out.
+
+        With `claim`, only while the row is still that sender's (False otherwise: another
+        sender took it over and records its own outcome). Raises KeyError for a key with
+        no row."""
         if status not in DELIVERY_STATUSES:
             raise ValueError(f"delivery status {status!r} is not one of {DELIVERY_STATUSES}")
         values: Row = {
@@ -706,10 +730,35 @@ class Store:
         }
         if status in DELIVERED_STATUSES:
             values["sent_at"] = _now()
+        where = [outbox.c.key == key]
+        if claim is not None:
+            where.append(outbox.c.claim == claim)
         with self.transaction() as conn:
-            result = conn.execute(outbox.update().where(outbox.c.key == key).values(values))
+            result = conn.execute(outbox.update().where(*where).values(values))
             if result.rowcount == 0:
-                raise KeyError(f"no outbox row with key {key!r}")
+                if conn.execute(sa.select(outbox.c.id).where(outbox.c.key == key)).first() is None:
+                    raise KeyError(f"no outbox row with key {key!r}")
+                return False
+        return True
+
+    def deliveries(
+        self, *, statuses: Sequence[str] = (), account: str | None = None, keys: Sequence[str] = (),
+        limit: int | None = None,
+    ) -> list[Row]:
+        """Outbox rows, newest first, optionally only those in `statuses`, of one account or
+        with these keys (at most CHUNK of them)."""
+        query = sa.select(outbox)
+        if keys:
+            query = query.where(outbox.c.key.in_(list(keys)[:CHUNK]))
+        if statuses:
+            query = query.where(outbox.c.status.in_(statuses))
+        if account is not None:
+            query = query.where(outbox.c.account_id == account)
+        query = query.order_by(outbox.c.id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        with self.engine.connect() as conn:
+            return _rows(conn.execute(query))
 
     # --- Usage -----------------------------------------------------------------------
 

@@ -2,9 +2,15 @@
 
 `SlackRecorder` is an HTTP server (incoming-webhook style: POST a JSON document) and
 `SmtpRecorder` an aiosmtpd server, each on a free port in a thread of the test process.
-Both record a message the moment it has fully arrived and only then wait `delay`
-seconds before answering, like a real service that has accepted a message but is slow
-to say so: a sender killed during that wait has delivered without knowing it.
+Both record a message the moment it has fully arrived (a message cut off mid-way is
+dropped, as real receivers do) and only then wait `delay` seconds before answering, like
+a real service that has accepted a message but is slow to say so: a sender killed during
+that wait has delivered without knowing it.
+
+`hold()` makes them keep every new sender waiting at the step before the message itself
+(Slack: the `100 Continue` to the request headers; SMTP: the answer to RCPT TO) until
+`release()`, like a busy service: a sender killed there has delivered nothing. `held`
+counts the senders waiting.
 """
 
 from __future__ import annotations
@@ -39,6 +45,39 @@ class _Recorder:
         self.delay = delay
         self.received: list[Received] = []
         self._lock = threading.Lock()
+        self._open = threading.Event()
+        self._open.set()
+        self._held = 0
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    @property
+    def held(self) -> int:
+        with self._lock:
+            return self._held
+
+    def _wait_if_held(self) -> None:
+        if self._open.is_set():
+            return
+        with self._lock:
+            self._held += 1
+        self._open.wait()
+        with self._lock:
+            self._held -= 1
+
+    async def _await_if_held(self) -> None:
+        if self._open.is_set():
+            return
+        with self._lock:
+            self._held += 1
+        while not self._open.is_set():
+            await asyncio.sleep(0.01)
+        with self._lock:
+            self._held -= 1
 
     def record(self, item: Received) -> None:
         with self._lock:
@@ -65,8 +104,25 @@ class SlackRecorder(_Recorder):
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 for `Expect: 100-continue`, which http.server answers only then.
+            protocol_version = "HTTP/1.1"
+
+            def handle_expect_100(self) -> bool:
+                recorder._wait_if_held()
+                try:
+                    return super().handle_expect_100()
+                except OSError:  # the sender is gone (killed while held)
+                    return False
+
             def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                length = int(self.headers.get("Content-Length", "0"))
+                try:
+                    body = self.rfile.read(length)
+                except OSError:
+                    return
+                if len(body) < length:  # cut off: the sender went away mid-message
+                    self.close_connection = True
+                    return
                 document = json.loads(body)
                 recorder.record(
                     Received(
@@ -81,6 +137,7 @@ class SlackRecorder(_Recorder):
                 try:
                     self.send_response(200)
                     self.send_header("Content-Type", "text/plain")
+                    self.send_header("Content-Length", "2")
                     self.end_headers()
                     self.wfile.write(b"ok")
                 except OSError:  # the sender is gone (killed while we were slow)
@@ -112,6 +169,11 @@ class SmtpRecorder(_Recorder):
         recorder = self
 
         class Handler:
+            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:  # noqa: N802 (aiosmtpd's name)
+                await recorder._await_if_held()
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 (aiosmtpd's name)
                 message = email.message_from_bytes(envelope.content, policy=email.policy.default)
                 recorder.record(

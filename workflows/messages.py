@@ -66,7 +66,7 @@ class DeliveryReport(BaseModel):
     sent: int = 0
     skipped: int = 0
     simulated: int = 0
-    in_doubt: int = Field(default=0, description="found claimed by a sender that died mid-send; not resent")
+    in_doubt: int = Field(default=0, description="handed over, the receiver's answer never recorded; not resent")
 
 
 class PlaybookRequest(BaseModel):

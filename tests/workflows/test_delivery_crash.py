@@ -1,15 +1,17 @@
 """Automated touches go out once even when the worker is SIGKILLed mid-delivery.
 
 A real dev server, a `journey worker` process configured (through the environment) to
-deliver to a local Slack webhook and SMTP server, both slow (0.3 s a message) so that a
-kill lands while batches are in flight. Ten digital accounts are enrolled mid-life (each
-queues its license key and a tips email at once), report 90% utilization (three
-milestone emails each) and turn red (a Slack post each); the worker is killed under
-those deliveries and started again.
+deliver to a local Slack webhook and SMTP server. Ten digital accounts are enrolled
+mid-life (each queues its license key and a tips email at once), report 90% utilization
+(three milestone emails each) and turn red (a Slack post each); the worker is killed
+under those deliveries and started again.
 
-Every outbox key must reach the servers at most once; every key not left in doubt (a
-send the killed worker had started and never finished: status `unknown`, see
-activities/delivery.py) exactly once.
+1. Busy receivers (they keep new senders waiting before the message, see
+   tests/local_servers.py): the worker is killed with sends open at both servers. Every
+   touch reaches Slack or SMTP exactly once.
+2. Receivers slow to answer after taking a message (0.3 s): a kill there leaves sends
+   whose message arrived unacknowledged. Nothing arrives twice; those rows are `unknown`
+   (in doubt, see activities/delivery.py) and every other touch arrives exactly once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import asyncio
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -66,6 +68,8 @@ def digital_accounts(prefix: str, count: int = ACCOUNTS) -> list[Account]:
 class Outcome:
     rows: list[dict[str, Any]]
     received: Counter[str]  # outbox key -> times it reached Slack or SMTP
+    held_at_kill: int  # senders the servers were keeping waiting when the worker died
+    statuses_at_kill: Counter[str]
 
     def by_status(self) -> Counter[str]:
         return Counter(str(r["status"]) for r in self.rows)
@@ -114,8 +118,41 @@ async def started(client: Client, account: Account) -> None:
             await asyncio.sleep(0.1)
 
 
-async def run_with_kills(address: str, home: Path, slack: SlackRecorder, smtp: SmtpRecorder, kills: int = 1) -> Outcome:
-    """Enroll, report usage and turn red, killing the worker under the deliveries `kills` times."""
+async def after_some_arrived(slack: SlackRecorder, smtp: SmtpRecorder, store: Store) -> None:
+    """Once the servers have taken some messages: batches are mid-flight."""
+    before = len(slack) + len(smtp)
+    deadline = time.monotonic() + 20
+    while len(slack) + len(smtp) < before + 4 and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
+async def while_receivers_hold_senders(slack: SlackRecorder, smtp: SmtpRecorder, store: Store) -> None:
+    """Once some messages arrived, the servers turn busy; wait until senders are kept
+    waiting there and every send that got past them has been answered and recorded."""
+    await after_some_arrived(slack, smtp, store)
+    slack.hold()
+    smtp.hold()
+    deadline = time.monotonic() + 20
+    stable_since, arrived = time.monotonic(), len(slack) + len(smtp)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        now_arrived = len(slack) + len(smtp)
+        if now_arrived != arrived:
+            stable_since, arrived = time.monotonic(), now_arrived
+        confirming = [r for r in outbox_rows(store) if r["status"] == "confirming"]
+        if slack.held + smtp.held >= 2 and not confirming and time.monotonic() - stable_since > 0.3:
+            return
+    raise AssertionError(f"senders never settled at the busy servers: held {slack.held + smtp.held}")
+
+
+KillMoment = Callable[[SlackRecorder, SmtpRecorder, Store], Awaitable[None]]
+
+
+async def run_with_kills(
+    address: str, home: Path, slack: SlackRecorder, smtp: SmtpRecorder, kill_when: KillMoment = after_some_arrived
+) -> Outcome:
+    """Enroll, report usage and turn red, killing the worker under the deliveries once
+    `kill_when` returns (and letting busy servers go back to work after the kill)."""
     home.mkdir(exist_ok=True)
     worker = delivering_worker(address, home, slack, smtp)
     worker.start()
@@ -131,21 +168,20 @@ async def run_with_kills(address: str, home: Path, slack: SlackRecorder, smtp: S
             await send_event(client, account.id, "set_health", {"color": "red", "reason": "champion left"})
 
         driving = asyncio.gather(*(usage_then_red(a) for a in members))
-        for _ in range(kills):
-            # Kill once the servers have taken some messages: batches are mid-flight.
-            before = len(slack) + len(smtp)
-            deadline = time.monotonic() + 20
-            while len(slack) + len(smtp) < before + 4 and time.monotonic() < deadline:
-                await asyncio.sleep(0.02)
-            worker.kill()
-            worker.start()
+        await kill_when(slack, smtp, store)
+        held = slack.held + smtp.held
+        at_kill = Counter(str(r["status"]) for r in outbox_rows(store))
+        worker.kill()
+        slack.release()
+        smtp.release()
+        worker.start()
         await driving
         # Let the restarted worker finish what the killed one left (after a heartbeat timeout).
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             rows = outbox_rows(store)
             # Six touches per account; the red alert is queued by the remediation child, after the update returns.
-            if len(rows) >= ACCOUNTS * 6 and not any(r["status"] in ("pending", "sending") for r in rows):
+            if len(rows) >= ACCOUNTS * 6 and not any(r["status"] in ("pending", "sending", "confirming") for r in rows):
                 break
             await asyncio.sleep(0.5)
         rows = outbox_rows(store)
@@ -155,10 +191,34 @@ async def run_with_kills(address: str, home: Path, slack: SlackRecorder, smtp: S
             received[by_message_id.get(mid, mid)] += n
         for key, n in slack.keys().items():
             received[key] += n
-        return Outcome(rows, received)
+        return Outcome(rows, received, held, at_kill)
     finally:
         worker.kill()
         store.close()
+
+
+def assert_touches_queued(outcome: Outcome) -> None:
+    touchpoints = Counter(str(r["touchpoint"]) for r in outcome.rows)
+    # Per account: license key, first tips email, three milestones, the red alert (and an
+    # announcement when one fell due this week).
+    assert touchpoints["license-key"] == ACCOUNTS and touchpoints["red-alert"] == ACCOUNTS
+    assert touchpoints["enablement"] == 3 * ACCOUNTS and touchpoints["nurture-email"] >= ACCOUNTS
+
+
+async def test_worker_killed_mid_delivery_sends_each_touch_exactly_once(tmp_path: Path) -> None:
+    port = free_port()
+    server = start_server(tmp_path / "temporal", port=port, headless=True)
+    try:
+        with SlackRecorder() as slack, SmtpRecorder(free_port()) as smtp:
+            outcome = await run_with_kills(f"127.0.0.1:{port}", tmp_path / "home", slack, smtp, while_receivers_hold_senders)
+    finally:
+        stop_server(server)
+    print(f"\nat the kill: {outcome.held_at_kill} sends open, outbox {dict(outcome.statuses_at_kill)}; after: {dict(outcome.by_status())}")
+    assert_touches_queued(outcome)
+    # The kill landed with sends open at the servers, claimed by the worker that died.
+    assert outcome.held_at_kill >= 2 and outcome.statuses_at_kill["sending"] >= 2
+    assert outcome.by_status() == {"sent": len(outcome.rows)}
+    assert outcome.received == Counter({str(r["key"]): 1 for r in outcome.rows})
 
 
 async def test_killed_worker_sends_each_touch_at_most_once(stack: tuple[str, SlackRecorder, SmtpRecorder], tmp_path: Path) -> None:
@@ -166,11 +226,7 @@ async def test_killed_worker_sends_each_touch_at_most_once(stack: tuple[str, Sla
     outcome = await run_with_kills(address, tmp_path / "home", slack, smtp)
     statuses = outcome.by_status()
     print(f"\noutbox {dict(statuses)}; duplicated {outcome.duplicated()}; lost {outcome.lost()}")
-    touchpoints = Counter(str(r["touchpoint"]) for r in outcome.rows)
-    # Per account: license key, first tips email, three milestones, the red alert (and an
-    # announcement when one fell due this week).
-    assert touchpoints["license-key"] == ACCOUNTS and touchpoints["red-alert"] == ACCOUNTS
-    assert touchpoints["enablement"] == 3 * ACCOUNTS and touchpoints["nurture-email"] >= ACCOUNTS
+    assert_touches_queued(outcome)
     assert set(statuses) <= {"sent", "unknown"}, statuses
     assert outcome.duplicated() == {}
     in_doubt = {str(r["key"]) for r in outcome.rows if r["status"] == "unknown"}
@@ -183,19 +239,26 @@ async def test_killed_worker_sends_each_touch_at_most_once(stack: tuple[str, Sla
 
 if os.environ.get("JOURNEY_CRASH_RUNS"):
     # Measurement: JOURNEY_CRASH_RUNS=5 pytest -s -k measure tests/workflows/test_delivery_crash.py
+    # `busy`: receivers keep senders waiting before the message (kill while held);
+    # `slow`: receivers take 0.3 s to answer after taking a message (kill at random).
 
-    async def test_measure_duplicates_and_losses(tmp_path: Path) -> None:
+    @pytest.mark.parametrize("receivers", ["busy", "slow"])
+    async def test_measure_duplicates_and_losses(tmp_path: Path, receivers: str) -> None:
         totals: Counter[str] = Counter()
+        delay, kill_when = (0.0, while_receivers_hold_senders) if receivers == "busy" else (SERVER_DELAY, after_some_arrived)
         for run in range(int(os.environ["JOURNEY_CRASH_RUNS"])):
             port = free_port()
             server = start_server(tmp_path / f"temporal-{run}", port=port, headless=True)
             try:
-                with SlackRecorder(delay=SERVER_DELAY) as slack, SmtpRecorder(free_port(), delay=SERVER_DELAY) as smtp:
-                    outcome = await run_with_kills(f"127.0.0.1:{port}", tmp_path / f"home-{run}", slack, smtp)
+                with SlackRecorder(delay=delay) as slack, SmtpRecorder(free_port(), delay=delay) as smtp:
+                    outcome = await run_with_kills(f"127.0.0.1:{port}", tmp_path / f"home-{run}", slack, smtp, kill_when)
             finally:
                 stop_server(server)
             statuses = outcome.by_status()
             duplicates = sum(n - 1 for n in outcome.duplicated().values())
-            totals.update(rows=len(outcome.rows), duplicates=duplicates, lost=len(outcome.lost()), unknown=statuses["unknown"])
-            print(f"run {run}: {len(outcome.rows)} rows {dict(statuses)} duplicates {duplicates} lost {len(outcome.lost())}", flush=True)
-        print(f"total {dict(totals)}", flush=True)
+            totals.update(
+                rows=len(outcome.rows), open_at_kill=outcome.statuses_at_kill["sending"] + outcome.statuses_at_kill["confirming"],
+                duplicates=duplicates, lost=len(outcome.lost()), unknown=statuses["unknown"],
+            )
+            print(f"{receivers} run {run}: {len(outcome.rows)} rows {dict(statuses)} duplicates {duplicates} lost {len(outcome.lost())}", flush=True)
+        print(f"{receivers} total {dict(totals)}", flush=True)
