@@ -43,7 +43,8 @@ class ReminderActivities:
             reminded=sum(1 for b in batches for c in b.task_changes if c.reminded_on is not None),
             escalated=sum(1 for b in batches for c in b.task_changes if c.escalated_on is not None),
         )
-        # With the claimed ones: a row an earlier attempt died sending is marked in doubt.
+        # With the claimed ones: a row an earlier attempt died sending is sent now (never
+        # handed over) or marked in doubt (handed over, no answer recorded).
         queued = self.store.pending_deliveries(key_suffixes=(REMINDER_SUFFIX, ESCALATION_SUFFIX), include_claimed=True)
         sent = self.delivery.deliver([row["key"] for row in queued])
         report.sent, report.skipped, report.simulated, report.in_doubt = sent.sent, sent.skipped, sent.simulated, sent.in_doubt

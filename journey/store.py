@@ -653,8 +653,9 @@ class Store:
     ) -> list[Row]:
         """Pending outbox rows in due order; only those with the given keys if any, only
         those whose key ends with one of `key_suffixes` if given, and with
-        `include_claimed` also those a sender claimed and never handed over (`sending`)."""
-        statuses = ("pending", "sending") if include_claimed else ("pending",)
+        `include_claimed` also those a sender claimed and has not recorded (`sending`,
+        `confirming`: a sweep retried after its worker died finds them so)."""
+        statuses = ("pending", "sending", "confirming") if include_claimed else ("pending",)
         query = sa.select(outbox).where(outbox.c.status.in_(statuses))
         if key_suffixes:
             query = query.where(sa.or_(*(outbox.c.key.endswith(suffix, autoescape=True) for suffix in key_suffixes)))
