@@ -8,7 +8,9 @@ complete, some red episodes, the renewal closed as renewed ~20 days before the r
 date) and a usage list to a temporary directory, reads them back with the project's
 readers, and runs the same driver as `journey simulate` (journey.simulate's internals:
 one time-skipping server, the project worker in dry-run mode, the calendar walked day
-by day). Before the server goes away it fetches the history of every workflow run:
+by day, usage told to the journeys as the nightly health sweep tells it, so its `metrics`
+updates are counted too). Before the server goes away it fetches the history of every
+workflow run:
 
 - each account's AccountJourney chain, walked backwards from the latest run through
   `continued_execution_run_id` (list_workflows does not work on the time-skipping
@@ -46,9 +48,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from journey import constants as names  # noqa: E402
+from journey.config import DeliverySettings  # noqa: E402
 from journey.devserver import packaged_binary  # noqa: E402
 from journey.files import UsageRow, read_accounts, read_events  # noqa: E402
-from journey.simulate import TASK_QUEUE, SimulationResult, _collect, _drive, _dry_settings, _register_search_attributes  # noqa: E402
+from journey.simulate import TASK_QUEUE, SimulationResult, _collect, _drive, _register_search_attributes  # noqa: E402
 from journey.store import Store  # noqa: E402
 
 TARGETS = {"events_per_account_year": 250, "max_run_events": 4096}
@@ -171,7 +174,7 @@ async def run(count: int, seed: int) -> dict[str, Any]:
         )
         try:
             await _register_search_attributes(env)
-            worker = build_worker(env.client, store, task_queue=TASK_QUEUE, settings=_dry_settings(), dry_run=True)
+            worker = build_worker(env.client, store, task_queue=TASK_QUEUE, settings=DeliverySettings.unconfigured(), dry_run=True)
             reported = [0]
 
             def tick(days: int) -> None:
@@ -180,7 +183,7 @@ async def run(count: int, seed: int) -> dict[str, Any]:
                     progress(f"[simulating] day {reported[0]}/{DAYS} ({time.perf_counter() - began:.0f} s)")
 
             async with worker:
-                await _drive(env, accounts, events, START, end, tick)
+                await _drive(env, store, accounts, events, usage, START, end, tick)
             simulated_s = time.perf_counter() - began
             result: SimulationResult = _collect(store, {a.id for a in accounts}, START, end)
 

@@ -8,6 +8,7 @@ the workflow must do next (start or end remediation, continue as new) as flags.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal
@@ -416,32 +417,50 @@ class Engine:
     def _fire_due(self, today: date) -> None:
         cap = WeeklyCap(self.s.playbook.max_customer_touches_per_week, self.s.week_counts)
         ctx = self.context()
-        for tp in self.scheduled_touchpoints():
+        touchpoints = self.scheduled_touchpoints()
+        # Occurrences are taken in the order of the days they fall to be handled (ties in
+        # playbook order), as if the journey had woken on each of those days, so the weekly
+        # cap places touches the same however its wake-ups fall (any update wakes it).
+        # At most one entry per touchpoint: its next occurrence (handled day, index, raw, fire).
+        pending: list[tuple[date, int, date, date]] = []
+
+        def queue_next(index: int) -> None:
+            tp = touchpoints[index]
+            raw = occurrence_after(tp, ctx, self.s.last_due.get(tp.id))
+            if raw is None:
+                return
+            fire = self._fire_date(tp, raw)
+            handled = self._handled_on(tp.id, fire)
+            if handled <= today:
+                heapq.heappush(pending, (handled, index, raw, fire))
+
+        for index, tp in enumerate(touchpoints):
             if tp.milestones:
                 self._fire_milestones(tp, ctx, today)
-                continue
-            for _ in range(1000):
-                raw = occurrence_after(tp, ctx, self.s.last_due.get(tp.id))
-                if raw is None:
-                    break
-                fire = self._fire_date(tp, raw)
-                if self._handled_on(tp.id, fire) > today:
-                    break
-                if not eligible(tp, ctx) or fire < today - timedelta(days=LATE_GRACE_DAYS):
-                    self.s.last_due[tp.id] = raw
-                    self.s.deferred.pop(tp.id, None)
-                    continue
-                if tp.customer_facing:
-                    placed = cap.place(fire)
-                    if placed > fire:
-                        self.s.deferred[tp.id] = placed
-                        if self._handled_on(tp.id, placed) > today:
-                            break
-                        fire = placed
-                    cap.take(fire)
+            else:
+                queue_next(index)
+        while pending:
+            handled, index, raw, fire = heapq.heappop(pending)
+            tp = touchpoints[index]
+            if not eligible(tp, ctx) or fire < today - timedelta(days=LATE_GRACE_DAYS):
                 self.s.last_due[tp.id] = raw
                 self.s.deferred.pop(tp.id, None)
-                self._fire(tp, raw, fire)
+                queue_next(index)
+                continue
+            if tp.customer_facing:
+                placed = cap.place(fire)
+                if placed > fire:
+                    self.s.deferred[tp.id] = placed
+                    if self._handled_on(tp.id, placed) > handled:
+                        # Moved to a later week: placed for good on the day that is handled.
+                        queue_next(index)
+                        continue
+                    fire = placed
+                cap.take(fire)
+            self.s.last_due[tp.id] = raw
+            self.s.deferred.pop(tp.id, None)
+            self._fire(tp, raw, fire)
+            queue_next(index)
         cap.forget_before(today - timedelta(days=14))
         self.s.week_counts = cap.counts
 
@@ -461,15 +480,27 @@ class Engine:
             return fire
         return fire - timedelta(days=TASK_LEAD_MIN_DAYS)
 
+    def _is_milestone_touch(self, touchpoint_id: str) -> bool:
+        tp = self.s.playbook.touchpoint(touchpoint_id)
+        return tp is not None and bool(tp.milestones)
+
     def _fire_milestones(self, tp: Touchpoint, ctx: ScheduleContext, today: date) -> None:
         if not eligible(tp, ctx):
             return
         already = self.s.milestones_reached.get(tp.id, ())
-        for milestone in milestones_newly_reached(tp, self.s.utilization, already):
+        reached = milestones_newly_reached(tp, self.s.utilization, already)
+        if not reached:
+            return
+        business_day = next_business_day(today)
+        if business_day > today:
+            # Reached over a weekend: the touch goes out on Monday, when the journey wakes for it.
+            self.s.deferred[tp.id] = business_day
+            return
+        self.s.deferred.pop(tp.id, None)
+        for milestone in reached:
             already = (*already, milestone)
             self._fire(tp, today, today, milestone=milestone)
-        if already:
-            self.s.milestones_reached[tp.id] = already
+        self.s.milestones_reached[tp.id] = already
 
     def _occurrence_key(self, tp: Touchpoint, raw: date, suffix: str = "") -> str:
         return f"{self.s.account.id}/{tp.id}/{raw.isoformat()}{suffix}"
@@ -548,6 +579,7 @@ class Engine:
         if s.manual_health_until is not None:
             candidates.append((s.manual_health_until, "manual health color expires"))
         candidates.extend((self._wake_for(d.touchpoint, d.due), d.touchpoint) for d in self.next_touchpoints(limit=3))
+        candidates.extend((day, tp_id) for tp_id, day in s.deferred.items() if self._is_milestone_touch(tp_id))
         hard = min(candidates, default=(today + timedelta(days=IDLE_WAKE_DAYS), "idle check"))
         # Whatever is due today has been handled; never spin on a date that has come.
         return max(hard[0], today + timedelta(days=1)), hard[1]

@@ -46,20 +46,29 @@ class ScoredAccount(BaseModel):
 
 
 def is_change(scored: ScoredAccount) -> bool:
-    """Whether the journey must hear about this score.
+    """Whether the journey must hear about this score: its color or its adoption band changed."""
+    return color_changed(scored) or band_changed(scored)
 
-    Yes when the scored color differs from the journey's color (the mirrored
-    `accounts.health`) or from the last scored color it was told (a manual color hides the
-    score until it expires, and the journey must then know the latest one), and when
-    utilization crossed an adoption band (usage-milestone touchpoints). An account never
-    told a color is compared with its journey's color only, so the first sweep does not
-    send to every account.
-    """
-    if scored.color is not None:
-        told = scored.told_color or scored.health
-        if scored.color != scored.health or scored.color != told:
-            return True
-    return scored.band is not None and scored.band != scored.told_band
+
+def color_changed(scored: ScoredAccount) -> bool:
+    """The scored color differs from the journey's color (the mirrored `accounts.health`)
+    or from the last scored color it was told (a manual color hides the score until it
+    expires, and the journey must then know the latest one). An account never told a
+    color is compared with its journey's color only, so the first sweep does not send to
+    every account."""
+    if scored.color is None:
+        return False
+    told = scored.told_color or scored.health
+    return scored.color != scored.health or scored.color != told
+
+
+def band_changed(scored: ScoredAccount) -> bool:
+    """Utilization reached an adoption band higher than any the journey was told of
+    (usage-milestone touchpoints fire once, on the way up). A drop is not news to the
+    journey: no touch follows from it, and `journey status` reads utilization from the
+    store. So an account hovering at a band's edge is not sent an update every other night,
+    and one below every band is never sent one."""
+    return scored.band is not None and scored.band > (scored.told_band or 0.0)
 
 
 def score_accounts(store: Store, day: date, config: HealthConfig) -> list[ScoredAccount]:
@@ -126,10 +135,17 @@ def record_scores(store: Store, scored: Sequence[ScoredAccount]) -> None:
 
 
 def record_delivered(store: Store, account: str, color: Health | None, band: float | None) -> None:
-    """The journey accepted the update: remember what it was told."""
-    values: dict[str, object] = {"adoption_band": band}
+    """The journey accepted the update: remember what it was told (of bands, the highest:
+    see band_changed)."""
+    values: dict[str, object] = {}
+    if band is not None:
+        # GREATEST on PostgreSQL, a two-argument max() on SQLite: a CASE reads the same on both.
+        told = accounts.c.adoption_band
+        values["adoption_band"] = sa.case((sa.and_(told.is_not(None), told > band), told), else_=band)
     if color is not None:
         values["score_color"] = color.value
+    if not values:
+        return
     with store.transaction() as conn:
         conn.execute(accounts.update().where(accounts.c.id == account).values(values))
 

@@ -5,11 +5,22 @@ go into a throwaway store, events are applied on their dates, and the server's c
 skipped forward to `start + days`. Journeys run exactly as in production, except that
 automated touches are recorded as simulated instead of sent. The result is read back
 from the throwaway store's timeline.
+
+Usage is observed as the nightly health sweep observes it: on each day that can move an
+account's adoption band (see `_drive`), the sweep's own scoring
+(`journey.health_data.score_accounts`) runs over the throwaway store, and every journey
+whose band changed gets the `metrics` update with its utilization and consumption, so
+usage-milestone touches go out on the day a milestone is reached. The score's color is
+not sent: health changes in a simulation come from events and the adoption judgement
+(a daily sweep would be needed for it, and would replace manual colors with the score's
+once they expire).
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,16 +28,20 @@ from pathlib import Path
 from pydantic import BaseModel
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from journey.config import DeliverySettings
-from journey.constants import SEARCH_ATTRIBUTES
+from journey.constants import SEARCH_ATTRIBUTES, journey_workflow_id
 from journey.devserver import packaged_binary
 from journey.files import EventRow, UsageRow
-from journey.models import Account
+from journey.health import HealthConfig, load_health_config
+from journey.health_data import band_changed, record_delivered, score_accounts
+from journey.models import Account, JourneyStatus
 from journey.operations import enroll_one, send_event
 from journey.store import Store
+from workflows.messages import MetricsUpdate
 
 TASK_QUEUE = "journey-simulation"
 
@@ -86,7 +101,7 @@ async def simulate(
                 await _register_search_attributes(env)
                 worker = build_worker(env.client, store, task_queue=TASK_QUEUE, settings=DeliverySettings.unconfigured(), dry_run=True)
                 async with worker:
-                    await _drive(env, accounts, events or [], start, end, progress)
+                    await _drive(env, store, accounts, events or [], usage or [], start, end, progress)
             return _collect(store, {a.id for a in accounts}, start, end)
         finally:
             store.close()
@@ -103,26 +118,39 @@ async def _register_search_attributes(env: WorkflowEnvironment) -> None:
 
 async def _drive(
     env: WorkflowEnvironment,
+    store: Store,
     accounts: list[Account],
     events: list[EventRow],
+    usage: list[UsageRow],
     start: date,
     end: date,
     progress: Callable[[int], None] | None,
 ) -> None:
-    """Walk the calendar: enroll and apply events on their dates, skipping time between."""
+    """Walk the calendar: tell the journeys what the health sweep would about usage, enroll
+    and apply events on their dates, skipping time between."""
     origin = await env.get_current_time()
     # Business date D begins at the server's midnight this many days after `origin`'s date.
     def server_time(day: date) -> datetime:
         midnight = datetime.combine(origin.date(), time(0), tzinfo=UTC)
         return midnight + timedelta(days=(day - start).days, hours=1)
 
-    agenda: list[tuple[date, int, object]] = []
+    agenda: dict[date, list[Account | EventRow]] = defaultdict(list)
     for account in accounts:
-        agenda.append((max(account.signed, start), 0, account))
+        agenda[max(account.signed, start)].append(account)
     for event in events:
         if start <= event.date <= end:
-            agenda.append((event.date, 1, event))
-    agenda.sort(key=lambda item: (item[0], item[1]))
+            agenda[event.date].append(event)
+    # The sweep runs at the start of each day it can find an adoption band changed, before
+    # the day's enrollments and events (production's runs at night). Utilization (latest
+    # mau / seats) moves with a usage row, so on the row's day; an account enrolled, or
+    # whose seats an event set, is measured the day after.
+    sweep_days = {row.date for row in usage if start <= row.date <= end}
+    sweep_days |= {
+        day + timedelta(days=1)
+        for day, items in agenda.items()
+        if day < end and any(isinstance(item, Account) or "seats" in item.data for item in items)
+    }
+    health_config = load_health_config()
 
     async def skip_to(when: datetime) -> None:
         now = await env.get_current_time()
@@ -130,14 +158,16 @@ async def _drive(
             await env.sleep(when - now)
 
     reported = start
-    for day, _, item in agenda:
+    for day in sorted(agenda.keys() | sweep_days):
         if day > start:
             await skip_to(server_time(day))
-        if isinstance(item, Account):
-            await enroll_one(env.client, item, today=day, task_queue=TASK_QUEUE)
-        else:
-            assert isinstance(item, EventRow)
-            await send_event(env.client, item.account, item.event, item.data)
+        if day in sweep_days:
+            await _tell_usage(env.client, store, day, health_config)
+        for item in agenda.get(day, []):
+            if isinstance(item, Account):
+                await enroll_one(env.client, item, today=day, task_queue=TASK_QUEUE)
+            else:
+                await send_event(env.client, item.account, item.event, item.data)
         if progress and day > reported:
             progress((day - reported).days)
             reported = day
@@ -145,6 +175,20 @@ async def _drive(
     await skip_to(server_time(end))
     if progress and end > reported:
         progress((end - reported).days)
+
+
+async def _tell_usage(client: Client, store: Store, day: date, config: HealthConfig) -> None:
+    """The health sweep's usage part on `day`: score every account as the nightly sweep does
+    and send the `metrics` update to each journey whose adoption band changed, one after
+    the other (in account order, so the run is deterministic)."""
+    for scored in await asyncio.to_thread(score_accounts, store, day, config):
+        if not band_changed(scored):
+            continue
+        update = MetricsUpdate(on=day, utilization=scored.measures.utilization, consumption=scored.measures.consumption)
+        await client.get_workflow_handle(journey_workflow_id(scored.account)).execute_update(
+            "metrics", update, result_type=JourneyStatus
+        )
+        await asyncio.to_thread(record_delivered, store, scored.account, None, scored.band)
 
 
 def _collect(store: Store, accounts: set[str], start: date, end: date) -> SimulationResult:

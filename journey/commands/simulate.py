@@ -22,7 +22,10 @@ def simulate(accounts_file: Path, usage_file: Path | None, events_file: Path | N
     """Dry-run real journeys: print the touchpoint calendar, stage changes and health changes.
 
     The journeys run on Temporal's time-skipping test server against a throwaway
-    database; nothing is sent to anyone and nothing is written to your store.
+    database; nothing is sent to anyone and nothing is written to your store. Usage
+    reaches them as the nightly health sweep sends it, so usage-milestone touches fall on
+    the day a milestone is reached; health colors come from events and the adoption
+    deadline, not from the health score.
     """
     from journey.files import FileProblems, read_accounts, read_events, read_usage
     from journey.simulate import simulate as run_simulation

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
 
 from journey.engine import Engine, InvalidEvent
 from journey.machines import Lifecycle, mermaid_health, mermaid_lifecycle
-from journey.models import Account, Health, Stage, parse_event
+from journey.models import Account, EngagementModel, Health, Stage, parse_event
 from journey.playbook import load_playbooks
 
 PLAYBOOKS = load_playbooks()
@@ -166,6 +167,57 @@ def test_weekends_move_to_monday_and_the_weekly_cap_holds() -> None:
             monday = task.due - timedelta(days=task.due.weekday())
             per_week[monday] = per_week.get(monday, 0) + 1
     assert max(per_week.values()) <= engine.s.playbook.max_customer_touches_per_week
+
+
+def customer_facing_calendar(extra_wakes: set[date]) -> list[tuple[str, date]]:
+    """The customer-facing tasks a tier-2 journey with check-ins every 4 days opens over its
+    first 100 days, waking when it asks to, on its event days and on `extra_wakes` (as an
+    update, e.g. the health sweep's, wakes it)."""
+    signed = date(2026, 3, 2)
+    events = {signed + timedelta(days=7): "kickoff_held", signed + timedelta(days=21): "production_ready"}
+    engine = enrolled(signed, segment="large-enterprise", tier=2)
+    day, end = signed, signed + timedelta(days=100)
+    while day <= end:
+        if events.get(day) == "kickoff_held":
+            apply(engine, "kickoff_held", day, check_in_cadence_days=4)
+        elif events.get(day) == "production_ready":
+            apply(engine, "production_ready", day)
+        engine.advance(day)
+        wake, _ = engine.next_wake(day)
+        day = min([wake, *(d for d in (*events, *extra_wakes) if d > day)])
+    playbook = engine.s.playbook
+    return [
+        (t.touchpoint, t.due)
+        for t in engine.take_effects().open_tasks
+        if (tp := playbook.touchpoint(t.touchpoint)) is not None and tp.customer_facing
+    ]
+
+
+def test_the_weekly_cap_places_touches_the_same_however_the_journey_wakes() -> None:
+    asked = customer_facing_calendar(set())
+    weeks = Counter(due - timedelta(days=due.weekday()) for _, due in asked)
+    assert max(weeks.values()) == PLAYBOOKS[EngagementModel.enterprise].max_customer_touches_per_week  # it binds
+    assert customer_facing_calendar({date(2026, 4, 2), date(2026, 4, 22)}) == asked
+    daily = {date(2026, 3, 2) + timedelta(days=n) for n in range(101)}
+    assert customer_facing_calendar(daily) == asked
+
+
+def test_a_milestone_reached_on_a_weekend_goes_out_on_monday() -> None:
+    signed = date(2026, 1, 5)
+    engine = enrolled(signed, segment="commercial", tier=3, production_ready=signed)
+    engine.take_effects()
+    saturday = date(2026, 1, 17)
+    engine.observe_metrics(0.55, None)  # past 25% and 50%, told on a Saturday
+    engine.advance(saturday)
+    assert [d for d in engine.take_effects().deliveries if d.touchpoint == "enablement"] == []
+    assert engine.next_wake(saturday) == (date(2026, 1, 19), "enablement")
+    monday = date(2026, 1, 19)
+    engine.advance(monday)
+    sent = [(d.key, d.due) for d in engine.take_effects().deliveries if d.touchpoint == "enablement"]
+    assert sent == [("acme/enablement/2026-01-19@0.25", monday), ("acme/enablement/2026-01-19@0.5", monday)]
+    assert "enablement" not in engine.s.deferred
+    engine.advance(date(2026, 1, 20))
+    assert [d for d in engine.take_effects().deliveries if d.touchpoint == "enablement"] == []
 
 
 def test_status_lists_open_tasks_and_next_touchpoints() -> None:

@@ -20,7 +20,15 @@ from journey.health import (
     load_health_config,
     score,
 )
-from journey.health_data import ScoredAccount, is_change, nps_of, record_delivered, record_scores, score_accounts
+from journey.health_data import (
+    ScoredAccount,
+    band_changed,
+    is_change,
+    nps_of,
+    record_delivered,
+    record_scores,
+    score_accounts,
+)
 from journey.ingest import write_nps
 from journey.models import Account, Effects, Health, SetHealth, Stage, TimelineEntry
 from journey.playbook import load_playbooks
@@ -291,6 +299,13 @@ def test_changes_are_against_the_mirror(any_store: Store) -> None:
     (again,) = score_accounts(store, DAY, CONFIG)
     assert again.told_color is Health.green and again.told_band == 0.8
     assert not is_change(again)
+    # Usage falls back a band: that alone is no news (the color it moves is), and the band
+    # the journey knows stays the highest.
+    store.upsert_usage([("acme", DAY, 30, 60)])
+    (lower,) = score_accounts(store, DAY, CONFIG)
+    assert lower.band == 0.5 and lower.told_band == 0.8 and not band_changed(lower)
+    record_delivered(store, "acme", lower.color, lower.band)
+    assert score_accounts(store, DAY, CONFIG)[0].told_band == 0.8
     (row,) = store.list_accounts()
     assert row["health_score"] == 100 and row["scored_on"] == DAY
 
@@ -303,7 +318,10 @@ def test_changes_are_against_the_mirror(any_store: Store) -> None:
         (Health.green, Health.red, Health.green, 0.8, 0.8, True),  # a manual red hides it: keep telling
         (Health.red, Health.red, Health.green, 0.8, 0.8, True),  # red by hand and now by score too
         (Health.red, Health.red, None, 0.8, 0.8, False),  # never told: compare with the journey only
-        (None, Health.green, None, 0.5, 0.8, True),  # not judged, but a milestone band crossed
+        (None, Health.green, None, 0.8, 0.5, True),  # not judged, but a higher milestone band reached
+        (None, Health.green, None, 0.5, 0.8, False),  # fell back a band: no touch follows, nothing to tell
+        (None, Health.green, None, 0.0, None, False),  # never told, below every band: nothing reached
+        (None, Health.green, None, 0.0, 0.25, False),  # fell below every band
         (None, Health.green, None, None, None, False),
     ],
 )

@@ -415,21 +415,8 @@ def playbook_ids(model: str) -> list[str]:
 
 # --- Known deviations of the engine from the rules (strict: they fail loudly once fixed) ---
 
-ENABLEMENT_ONLY_AT_DEADLINE = pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "usage-milestone enablement should go out as utilization first reaches 25/50/80%, but nothing "
-        "observes usage before the adoption deadline (no health sweep runs; Engine.observe_metrics is only "
-        "fed by judge_adoption): milestones reached 2026-04-02 (25%), 2026-04-22 (50%) and 2026-05-12 "
-        "(80%; scaled and digital) are all sent on the deadline 2026-05-22"
-    ),
-)
-
-KNOWN_DEVIATIONS = {
-    ("scaled", "enablement"): ENABLEMENT_ONLY_AT_DEADLINE,
-    ("pooled", "enablement"): ENABLEMENT_ONLY_AT_DEADLINE,
-    ("digital", "enablement"): ENABLEMENT_ONLY_AT_DEADLINE,
-}
+# None at present: a (case, touchpoint id) maps to its strict xfail mark.
+KNOWN_DEVIATIONS: dict[tuple[str, str], pytest.MarkDecorator] = {}
 
 
 def calendar_params() -> list[object]:
@@ -636,3 +623,23 @@ async def test_mid_life_account_starts_in_renewal() -> None:
     # The value review (renewal - 90) fell before start: skipped, not simulated.
     assert dues(result, "value-review") == [] and dues(result, "value-report") == []
     assert result.health == []
+
+
+async def test_usage_is_observed_the_night_after_enrollment_and_after_a_seat_change() -> None:
+    """A mid-life scaled account whose usage reached 25% before `start` hears of it from
+    the first sweep after its enrollment; a contract that cuts the seats lifts the same
+    usage to 80%, and the next sweep tells it the 50% and 80% milestones together."""
+    start = date(2026, 9, 7)  # a Monday
+    signed = plus_months(start, -8)
+    cut = start + 16 * DAY  # a Wednesday
+    account = Account.model_validate(
+        {
+            "id": "usage-co", "name": "Usage Co", "segment": "small-enterprise", "model": "scaled", "tier": 2,
+            "seats": SEATS, "arr": 1, "signed": signed, "renewal": plus_months(signed, 12), "ta": "ana.ta",
+            "ae": "sam.ae", "production_ready": signed + 21 * DAY, "onboarding_complete": signed + 45 * DAY,
+        }
+    )
+    usage = [UsageRow(account="usage-co", date=start - 10 * DAY, dau=30, mau=60)]  # 30% of 200 seats
+    events = [EventRow(account="usage-co", date=cut, event="contract_changed", data={"on": cut.isoformat(), "seats": 75})]
+    result = await simulate([account], start=start, days=30, usage=usage, events=events)
+    assert dues(result, "enablement") == [start + DAY, cut + DAY, cut + DAY]
