@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from temporalio import activity
+from temporalio.api.common.v1 import Payload
+from temporalio.common import RawValue
 
 from journey.metrics import utilization_on
-from journey.models import Effects, TaskChange, TaskOpen, TimelineEntry
-from journey.playbook import Playbook, load_playbooks
+from journey.models import Effects, EngagementModel, TaskChange, TaskOpen, TimelineEntry
+from journey.playbook import compact_json, load_playbooks
 from journey.store import Store
+from playbooks import DEFAULT_DIR
 from workflows.messages import PlaybookRequest, UtilizationQuery, UtilizationResult
 
 # Touchpoints that bring the account's value-realization report with them.
@@ -23,6 +27,7 @@ class StoreActivities:
         self.store = store
         self.playbook_dir = playbook_dir
         self.reports_dir = reports_dir
+        self._playbooks: tuple[object, dict[EngagementModel, bytes]] | None = None
 
     @activity.defn(name="apply_effects")
     def apply_effects(self, effects: Effects) -> None:
@@ -61,8 +66,26 @@ class StoreActivities:
         return UtilizationResult(utilization=mau / query.seats, mau=mau)
 
     @activity.defn(name="load_playbook")
-    def load_playbook(self, request: PlaybookRequest) -> Playbook:
-        return load_playbooks(self.playbook_dir)[request.model]
+    def load_playbook(self, request: PlaybookRequest) -> RawValue:
+        """The playbook of the model, as compact JSON (read with `result_type=Playbook`)."""
+        return RawValue(Payload(metadata={"encoding": b"json/plain"}, data=self._compact_playbooks()[request.model]))
+
+    def _compact_playbooks(self) -> dict[EngagementModel, bytes]:
+        """Every playbook as `compact_json`, read and validated again only when one of the
+        files changed (size, mtime or inode): every enrollment asks for its playbook."""
+        directory = Path(self.playbook_dir) if self.playbook_dir is not None else DEFAULT_DIR
+        try:
+            files = (os.stat(directory / f"{model.value}.toml") for model in EngagementModel)
+            signature: object = tuple((f.st_mtime_ns, f.st_size, f.st_ino) for f in files)
+        except OSError:
+            signature = None  # load_playbooks names what is missing
+        cached = self._playbooks
+        if cached is not None and signature is not None and cached[0] == signature:
+            return cached[1]
+        books = {model: compact_json(book) for model, book in load_playbooks(self.playbook_dir).items()}
+        if signature is not None:
+            self._playbooks = (signature, books)
+        return books
 
     def all(self) -> list[object]:
         return [self.apply_effects, self.fetch_utilization, self.load_playbook]

@@ -245,14 +245,13 @@ def start_request_sizes(accounts: list[Any]) -> dict[str, float]:
     """Mean encoded sizes of what enroll_one sends besides the id and type."""
     from temporalio.contrib.pydantic import pydantic_data_converter
 
-    from journey.operations import search_attributes, static_details, static_summary
-    from workflows.messages import JourneyInput
+    from journey.operations import journey_input, search_attributes, static_details, static_summary
 
     converter = pydantic_data_converter.payload_converter
     sample = accounts[: min(len(accounts), 200)]
     inputs, attrs, summaries, details = [], [], [], []
     for account in sample:
-        inputs.append(sum(p.ByteSize() for p in converter.to_payloads([JourneyInput(account=account)])))
+        inputs.append(sum(p.ByteSize() for p in converter.to_payloads([journey_input(account)])))
         typed = search_attributes(account)
         attrs.append(sum(converter.to_payloads([pair.value])[0].ByteSize() + len(pair.key.name) for pair in typed))
         summaries.append(converter.to_payloads([static_summary(account)])[0].ByteSize())
@@ -271,19 +270,18 @@ async def diagnose(meter: Meter, idle: ServerIdle, client: Any, accounts: list[A
     chunks so each variant takes every position once; a Phase per variant."""
     from temporalio.common import WorkflowIDReusePolicy
 
-    from journey.operations import search_attributes, static_details, static_summary
-    from workflows.messages import JourneyInput
+    from journey.operations import journey_input, search_attributes, static_details, static_summary
 
     variants: list[tuple[str, Callable[[Any], dict[str, Any]]]] = [
         ("bare", lambda a: {}),
-        ("+input", lambda a: {"arg": JourneyInput(account=a)}),
+        ("+input", lambda a: {"arg": journey_input(a)}),
         ("+search_attributes", lambda a: {"search_attributes": search_attributes(a)}),
         ("+summary_details", lambda a: {"static_summary": static_summary(a), "static_details": static_details(a)}),
         ("+reject_duplicate", lambda a: {"id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE}),
         (
             "all (= enroll_one)",
             lambda a: {
-                "arg": JourneyInput(account=a),
+                "arg": journey_input(a),
                 "search_attributes": search_attributes(a),
                 "static_summary": static_summary(a),
                 "static_details": static_details(a),

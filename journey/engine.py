@@ -129,11 +129,15 @@ class RemediationRequest:
 class Engine:
     """Applies events and the calendar to a `JourneyState`, collecting effects."""
 
+    # A worker holds one engine per cached journey: slots, and no empty `Effects` kept
+    # between steps (about 1 KiB each).
+    __slots__ = ("s", "lifecycle", "health_machine", "_effects", "remediation", "new_term", "playbook_needed")
+
     def __init__(self, state: JourneyState) -> None:
         self.s = state
         self.lifecycle = Lifecycle(state.stage)
         self.health_machine = HealthMachine(state.health)
-        self.effects = Effects(account=state.account.id)
+        self._effects: Effects | None = None
         self.remediation: list[RemediationRequest] = []
         self.new_term = False
         self.playbook_needed: str | None = None
@@ -157,8 +161,19 @@ class Engine:
     def terminal(self) -> bool:
         return self.s.stage is Stage.churned
 
+    @property
+    def effects(self) -> Effects:
+        """What the journey decided to write since the last `take_effects`."""
+        if self._effects is None:
+            self._effects = Effects(account=self.s.account.id)
+        return self._effects
+
+    def has_effects(self) -> bool:
+        return self._effects is not None and not self._effects.empty()
+
     def take_effects(self) -> Effects:
-        effects, self.effects = self.effects, Effects(account=self.s.account.id)
+        effects = self.effects
+        self._effects = None
         return effects
 
     def anchors(self) -> dict[str, date]:

@@ -99,6 +99,8 @@ def _destination(machine: Machine, trigger: str, state: str) -> str:
 class Lifecycle:
     """The stage of one journey, moved only as the lifecycle machine allows."""
 
+    __slots__ = ("_state",)
+
     def __init__(self, stage: Stage = Stage.signed) -> None:
         self._state = stage.value
 
@@ -128,6 +130,8 @@ class Lifecycle:
 
 
 class HealthMachine:
+    __slots__ = ("_state",)
+
     def __init__(self, color: Health = Health.green) -> None:
         self._state = color.value
 

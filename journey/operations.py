@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import RawValue, SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -55,13 +56,22 @@ def static_summary(account: Account) -> str:
 
 
 def static_details(account: Account) -> str:
+    """The enrollment facts the summary (name, segment, tier, model) does not already show."""
     return (
-        f"**{account.name}** (`{account.id}`)\n\n"
-        f"Segment {account.segment.value}, tier {account.tier}, {account.engagement_model.value} engagement · "
-        f"{account.seats} seats · ARR {account.arr:,.0f}\n\n"
-        f"Signed {account.signed} · renewal {account.renewal} · TA {account.ta} · AE {account.ae} · "
-        f"{account.deployment.value}"
+        f"`{account.id}` · {account.seats} seats · ARR {account.arr:,.0f} · {account.deployment.value}\n\n"
+        f"Signed {account.signed} · renewal {account.renewal} · TA {account.ta} · AE {account.ae}"
     )
+
+
+def journey_input(account: Account, today: date | None = None) -> RawValue:
+    """The start input, as JSON without the fields that hold their default value (a
+    `JourneyInput` all the same when read back): about 100 bytes less in every start
+    request and every journey's first history event."""
+    data = JourneyInput(account=account, today=today).model_dump_json(exclude_defaults=True).encode()
+    return RawValue(Payload(metadata=_JSON_PLAIN, data=data))
+
+
+_JSON_PLAIN = {"encoding": b"json/plain"}
 
 
 async def enroll_one(
@@ -71,7 +81,7 @@ async def enroll_one(
     try:
         await client.start_workflow(
             names.WORKFLOW_TYPE,
-            JourneyInput(account=account, today=today),
+            journey_input(account, today),
             id=names.journey_workflow_id(account.id),
             task_queue=task_queue,
             search_attributes=search_attributes(account),

@@ -458,6 +458,16 @@ def load_playbooks(directory: str | Path | None = None) -> dict[EngagementModel,
     return playbooks
 
 
+def compact_json(playbook: Playbook) -> bytes:
+    """The playbook as JSON without the fields that hold their default value.
+
+    Reads back as an equal `Playbook` (same version). The `load_playbook` local activity
+    returns this: the result lives in every journey's history, and in the worker's memory
+    (the SDK keeps the marker command) until the journey next wakes; it is about 40 %
+    smaller than the full JSON of the bundled playbooks."""
+    return playbook.model_dump_json(exclude_defaults=True).encode()
+
+
 def playbook_json_schema() -> dict[str, Any]:
     """The JSON Schema of a playbook file (the TOML document's structure)."""
     return Playbook.model_json_schema()

@@ -85,13 +85,15 @@ class AccountJourney:
         self._start_offset = ((journey.today or workflow.now().date()) - workflow.now().date()).days
         if journey.state is not None:
             journey.state.playbook = intern_playbook(journey.state.playbook)
+            # The SDK keeps the input for the whole run: let it hold the state's account
+            # rather than a second decoded copy.
+            journey.account = journey.state.account
             self._engine = Engine(journey.state)
         elif journey.playbook is not None:
             self._engine = self._enroll(journey, journey.playbook)
         self._wake = False
         self._applied = 0
         self._flushed = 0
-        self._search_attributes: dict[str, object] = {}
         # `done` for a red-account touchpoint is passed on to the remediation that owns it.
         self._forwards: list[tuple[str, date]] = []
 
@@ -143,9 +145,9 @@ class AccountJourney:
                 await self._step()
                 if not engine.terminal:
                     engine.new_term = False
-                    workflow.continue_as_new(
-                        JourneyInput(account=engine.s.account, playbook=engine.s.playbook, state=engine.s)
-                    )
+                    # The state carries the playbook; a second copy beside it would only
+                    # double the next run's first event.
+                    workflow.continue_as_new(JourneyInput(account=engine.s.account, state=engine.s))
             wake, why = engine.next_wake(self.today())
             self._wake = False
             try:
@@ -204,7 +206,7 @@ class AccountJourney:
             applied = self._applied
             requests, engine.remediation = engine.remediation, []
             forwards, self._forwards = self._forwards, []
-            if engine.effects.empty() and not requests and not forwards:
+            if not engine.has_effects() and not requests and not forwards:
                 break
             await apply_effects_batch(engine.take_effects())
             for request in requests:
@@ -414,12 +416,13 @@ class AccountJourney:
             (names.SA_TIER, account.tier),
             (names.SA_RENEWAL, datetime(account.renewal.year, account.renewal.month, account.renewal.day, tzinfo=UTC)),
         ]
+        # The SDK keeps the info's search attributes up to date with every upsert.
         current = workflow.info().typed_search_attributes
-        updates: list[SearchAttributeUpdate] = []
-        for key, value in wanted:
-            if self._search_attributes.get(key.name, current.get(key)) != value:
-                updates.append(key.value_set(value))  # type: ignore[arg-type]
-                self._search_attributes[key.name] = value
+        updates: list[SearchAttributeUpdate] = [
+            key.value_set(value)  # type: ignore[arg-type]
+            for key, value in wanted
+            if current.get(key) != value
+        ]
         if updates:
             workflow.upsert_search_attributes(updates)
 

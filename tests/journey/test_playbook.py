@@ -15,6 +15,7 @@ from journey.playbook import (
     OwnerRole,
     Playbook,
     PlaybookError,
+    compact_json,
     load_playbook,
     load_playbooks,
     playbook_json_schema,
@@ -322,6 +323,14 @@ def test_inline_touchpoints_get_the_line_of_their_id(tmp_path):
 def test_missing_file(tmp_path):
     err = error_of(tmp_path / "nowhere.toml")
     assert "nowhere.toml" in str(err) and "no such" in err.message
+
+
+def test_compact_json_reads_back_as_the_same_playbook(defaults):
+    for playbook in defaults.values():
+        data = compact_json(playbook)
+        again = Playbook.model_validate_json(data)
+        assert again == playbook and again.version == playbook.version
+        assert len(data) < 0.75 * len(playbook.model_dump_json())
 
 
 # --- load_playbooks -------------------------------------------------------------------------
