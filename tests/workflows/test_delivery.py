@@ -112,14 +112,16 @@ async def test_digital_journey_and_red_episode_deliver_each_touch_once(
         by_touchpoint.setdefault(str(row["touchpoint"]), []).append(str(row["key"]))
     # What the digital playbook says for these 200 days: the license key at signature, eight
     # weekly tips, the Q1 and Q2 announcements (fiscal quarters start Feb 1 and May 1, +14 days),
-    # two usage milestones; the red alert, and the escalation emails after 30 days red.
+    # two usage milestones (on the next business day); the red alert, and the escalation emails after 30 days red.
     assert by_touchpoint["license-key"] == [f"{account.id}/license-key/2026-01-05"]
     assert by_touchpoint["nurture-email"] == [
         f"{account.id}/nurture-email/{(SIGNED + timedelta(days=1 + 7 * k)).isoformat()}" for k in range(8)
     ]
     assert by_touchpoint["announcement"] == [f"{account.id}/announcement/2026-02-15", f"{account.id}/announcement/2026-05-15"]
+    # Reported on Saturday 2026-02-14: the milestone emails go out on Monday.
+    assert (SIGNED + timedelta(days=40)).weekday() == 5
     assert sorted(by_touchpoint["enablement"]) == sorted(
-        f"{account.id}/enablement/{(SIGNED + timedelta(days=40)).isoformat()}@{m}" for m in ("0.25", "0.5")
+        f"{account.id}/enablement/{(SIGNED + timedelta(days=42)).isoformat()}@{m}" for m in ("0.25", "0.5")
     )
     assert by_touchpoint["red-alert"] == [f"{account.id}/red-1/red-alert"]
     assert sorted(by_touchpoint["red-follow-up"]) == [f"{account.id}/red-1/escalation/sam", f"{account.id}/red-1/escalation/ta-manager"]
