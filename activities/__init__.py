@@ -1,1 +1,2 @@
-"""Side effects of journeys: the store, deliveries and metrics, called from workflows."""
+"""Temporal activities: thin `@activity.defn` wrappers over the store, the outbox sender
+and the reports. They never import the workflows, the CLI or the Temporal client side."""

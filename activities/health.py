@@ -17,19 +17,13 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from journey import constants as names
-from journey.health import HealthConfig, load_health_config
-from journey.health_data import ScoredAccount, is_change, record_delivered, record_scores, score_accounts
-from journey.models import JourneyStatus
+from activities.messages import HealthChange, HealthPlan, HealthSweepInput, HealthUpdateBatch, HealthUpdateReport
+from journey.config import health_config_path
+from journey.domain import names
+from journey.domain.events import MetricsUpdate
+from journey.domain.health import HealthConfig, ScoredAccount, is_change, load_health_config
+from journey.domain.models import JourneyStatus
 from journey.store import Store
-from workflows.messages import (
-    HealthChange,
-    HealthPlan,
-    HealthSweepInput,
-    HealthUpdateBatch,
-    HealthUpdateReport,
-    MetricsUpdate,
-)
 
 log = logging.getLogger(__name__)
 
@@ -54,19 +48,19 @@ class HealthActivities:
     ) -> None:
         self.store = store
         self.client = client
-        self.health_config = health_config
+        self.health_config = Path(health_config) if health_config is not None else health_config_path()
         self.concurrency = concurrency
 
     def config(self) -> HealthConfig:
         # Read at every sweep, so an edited file takes effect the next night.
         return load_health_config(self.health_config)
 
-    @activity.defn(name="score_health")
+    @activity.defn(name=names.Activity.SCORE_HEALTH)
     def score_health(self, request: HealthSweepInput) -> HealthPlan:
         """Score every active account; return the journeys whose color or band changed."""
         assert request.today is not None, "the workflow passes the day"
-        scored = score_accounts(self.store, request.today, self.config())
-        record_scores(self.store, scored)
+        scored = self.store.score_accounts(request.today, self.config())
+        self.store.record_scores(scored)
         changes = [_change(s) for s in scored if is_change(s)]
         return HealthPlan(
             today=request.today,
@@ -75,7 +69,7 @@ class HealthActivities:
             more=len(changes) > MAX_CHANGES_PER_PLAN,
         )
 
-    @activity.defn(name="send_health_updates")
+    @activity.defn(name=names.Activity.SEND_HEALTH_UPDATES)
     async def send_health_updates(self, batch: HealthUpdateBatch) -> HealthUpdateReport:
         """Send each change as a `metrics` update, a few at a time; remember who was told."""
         details = activity.info().heartbeat_details
@@ -118,11 +112,8 @@ class HealthActivities:
 
     async def _send(self, change: HealthChange) -> None:
         handle = self.client.get_workflow_handle(names.journey_workflow_id(change.account))
-        await handle.execute_update("metrics", change.update, result_type=JourneyStatus)
-        await asyncio.to_thread(record_delivered, self.store, change.account, change.update.color, change.band)
-
-    def all(self) -> list[object]:
-        return [self.score_health, self.send_health_updates]
+        await handle.execute_update(names.Update.METRICS, change.update, result_type=JourneyStatus)
+        await asyncio.to_thread(self.store.record_delivered, change.account, change.update.color, change.band)
 
 
 async def _heartbeat(told: set[str]) -> None:

@@ -44,15 +44,17 @@ sys.path.insert(0, str(ROOT))
 
 from temporalio.api.enums.v1 import EventType  # noqa: E402
 from temporalio.client import Client, WorkflowHistory  # noqa: E402
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
-from journey import constants as names  # noqa: E402
 from journey.config import DeliverySettings  # noqa: E402
-from journey.devserver import packaged_binary  # noqa: E402
-from journey.files import UsageRow, read_accounts, read_events  # noqa: E402
-from journey.simulate import TASK_QUEUE, SimulationResult, _collect, _drive, _register_search_attributes  # noqa: E402
+from journey.domain import names  # noqa: E402
+from journey.domain.measurements import UsageRow  # noqa: E402
+from journey.files import read_accounts, read_events  # noqa: E402
 from journey.store import Store  # noqa: E402
+from journey.temporal.converter import data_converter  # noqa: E402
+from journey.temporal.devserver import packaged_binary  # noqa: E402
+from journey.temporal.simulate import SimulationResult, _collect, _drive  # noqa: E402
+from workflows.search_attributes import register_search_attributes  # noqa: E402
 
 TARGETS = {"events_per_account_year": 250, "max_run_events": 4096}
 START = date(2027, 2, 1)  # a Monday, the first day of a fiscal year
@@ -166,15 +168,15 @@ async def run(count: int, seed: int) -> dict[str, Any]:
         log(f"portfolio: {len(accounts)} accounts ({', '.join(f'{m} {count // len(MODELS)}' for m in MODELS)}), "
             f"{len(events)} events, {len(usage)} usage rows, {START} + {DAYS} days")
         store = Store.open(f"sqlite:///{Path(tmp) / 'simulation.db'}")
-        store.upsert_usage([(row.account, row.date, row.dau, row.mau) for row in usage])
+        store.write_usage(usage)
         began = time.perf_counter()
         env = await WorkflowEnvironment.start_time_skipping(
             test_server_existing_path=packaged_binary("temporal-test-server"),
-            data_converter=pydantic_data_converter,
+            data_converter=data_converter,
         )
         try:
-            await _register_search_attributes(env)
-            worker = build_worker(env.client, store, task_queue=TASK_QUEUE, settings=DeliverySettings.unconfigured(), dry_run=True)
+            await register_search_attributes(env.client)
+            worker = build_worker(env.client, store, task_queue=names.SIMULATION_TASK_QUEUE, settings=DeliverySettings.unconfigured(), dry_run=True)
             reported = [0]
 
             def tick(days: int) -> None:
@@ -289,7 +291,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.accounts < len(MODELS) or args.accounts % len(MODELS):
         parser.error(f"--accounts must be a positive multiple of {len(MODELS)}")
-    from journey.client import use_quiet_runtime
+    from journey.temporal.client import use_quiet_runtime
 
     use_quiet_runtime()
     figures = asyncio.run(run(args.accounts, args.seed))

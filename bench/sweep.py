@@ -1,4 +1,4 @@
-"""Benchmark: the health sweep's metrics in SQL (journey.metrics.sweep_metrics) against pandas.
+"""Benchmark: the health sweep's metrics in SQL (journey.store.metrics.sweep_metrics) against pandas.
 
     python bench/sweep.py                      # 10,000 accounts x 365 days = 3.65 M rows
     python bench/sweep.py --accounts 500       # a quick check
@@ -11,13 +11,12 @@ Needs the `bench` extra (pandas): `pip install -e '.[bench]'`.
    account's rows are spread over the file, not clustered): executemany in transactions
    of ~30 days. Progress goes to stderr.
 2. Sweep. `sweep_metrics(conn, last_day)` on a fresh connection: utilization, consumption,
-   30-day MAU trend (drop > 20% flagged) and health color of every account, as of the last
-   day. Run three times; `sweep_s` is the FIRST run (a cold SQLite cache; the OS file
+   and 30-day MAU trend of every account, as of the last day. Run three times; `sweep_s` is the FIRST run (a cold SQLite cache; the OS file
    cache is warm after the build), the best is printed too.
 3. pandas. `pd.read_sql` reads every usage row and the seats from the same file (sqlite3
    connection, dates parsed) and computes the same measures with groupby; timed once,
    reading included (that is what a pandas job over the store has to do).
-4. Check. Both agree on every account: numbers within 1e-9, flags and colors equal.
+4. Check. Both agree on every account: numbers within 1e-9.
 
 Human-readable lines go to stdout, progress to stderr; the last stdout line is one JSON
 object: rows, sweep_s, pandas_s, speedup (pandas_s / sweep_s), targets, and booleans.
@@ -55,7 +54,8 @@ def progress(message: str) -> None:
 
 
 def make_accounts(count: int) -> list[Any]:
-    from journey.models import Account, Segment
+    from journey.domain.enums import Segment
+    from journey.domain.models import Account
 
     segments = list(Segment)
     rng = random.Random(7)
@@ -145,8 +145,8 @@ def count_rows(path: Path) -> tuple[int, int]:
 
 
 def run_sweep(path: Path, day: date) -> tuple[float, dict[str, Any]]:
-    from journey.metrics import sweep_metrics
     from journey.store import Store
+    from journey.store.metrics import sweep_metrics
 
     with Store(f"sqlite:///{path}") as store:
         started = time.perf_counter()
@@ -156,18 +156,10 @@ def run_sweep(path: Path, day: date) -> tuple[float, dict[str, Any]]:
 
 
 def run_pandas(path: Path, day: date) -> tuple[float, Any]:
-    """The same measures from every row, with pandas (journey.metrics documents them)."""
-    import numpy as np
+    """The same measures from every row, with pandas (docs/metrics.md defines them)."""
     import pandas as pd
 
-    from journey.metrics import (
-        ADOPTION_TARGET,
-        CONSUMPTION_WINDOW_DAYS,
-        MAU_DROP,
-        RED_BELOW,
-        TREND_DAYS,
-        previous_month,
-    )
+    from journey.domain.metrics import CONSUMPTION_WINDOW_DAYS, TREND_DAYS, previous_month
 
     started = time.perf_counter()
     with sqlite3.connect(path) as conn:
@@ -189,13 +181,6 @@ def run_pandas(path: Path, day: date) -> tuple[float, Any]:
     frame["utilization"] = frame["mau"] / frame["seats"]
     frame["consumption"] = frame["mean_dau"] / frame["previous_month_mau"].where(frame["previous_month_mau"] > 0)
     frame["mau_trend"] = frame["mau"] / frame["mau_before"].where(frame["mau_before"] > 0) - 1
-    frame["mau_drop"] = frame["mau_trend"] < -MAU_DROP
-    utilization = frame["utilization"]
-    frame["health"] = np.select(
-        [utilization.isna() | (utilization < RED_BELOW), (utilization < ADOPTION_TARGET) | frame["mau_drop"]],
-        ["red", "yellow"],
-        default="green",
-    )
     return time.perf_counter() - started, frame
 
 
@@ -210,8 +195,6 @@ def disagreements(measures: dict[str, Any], frame: Any) -> list[str]:
             theirs = None if isinstance(theirs, float) and math.isnan(theirs) else float(theirs)
             if (ours is None) != (theirs is None) or (ours is not None and abs(ours - theirs) > TOLERANCE):  # type: ignore[operator]
                 problems.append(f"{account} {name}: sql {ours} pandas {theirs}")
-        if sql.mau_drop != bool(row["mau_drop"]) or sql.health != row["health"]:
-            problems.append(f"{account}: sql {sql.mau_drop}/{sql.health} pandas {row['mau_drop']}/{row['health']}")
     return problems
 
 
@@ -248,10 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         problems = disagreements(measures, frame)
         for problem in problems[:10]:
             log(f"  DISAGREE {problem}")
-        colors = {c: sum(1 for m in measures.values() if m.health == c) for c in ("green", "yellow", "red")}
-        drops = sum(1 for m in measures.values() if m.mau_drop)
         speedup = pandas_s / sweep_s
-        log(f"agree: {not problems}; health {colors}; MAU drops flagged {drops}; speedup {speedup:.1f}x")
+        log(f"agree: {not problems}; speedup {speedup:.1f}x")
 
     result = {
         "rows": rows,

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ValidationError
 
-from journey.models import EVENT_PAYLOADS, Account, PayloadError, event_name_from_cli, parse_event
+from journey.domain.errors import InputError, PayloadError
+from journey.domain.events import EVENT_PAYLOADS, event_name_from_cli, parse_event
+from journey.domain.measurements import NpsRow, UsageRow
+from journey.domain.models import Account
 
 ACCOUNT_COLUMNS = ("id", "name", "segment", "tier", "seats", "arr", "signed", "renewal", "ta", "ae")
 ACCOUNT_OPTIONAL = ("model", "deployment", "production_ready", "onboarding_complete")
@@ -38,7 +41,7 @@ class Problem:
         return f"line {self.line}: field '{self.field}': {self.message}"
 
 
-class FileProblems(ValueError):
+class FileProblems(InputError):
     """A file with problems; `str()` lists them all, one per line, with the file name."""
 
     def __init__(self, path: str, problems: list[Problem]) -> None:
@@ -51,36 +54,6 @@ class FileProblems(ValueError):
             + "\n".join(f"{path}:{p}" for p in shown)
             + more
         )
-
-
-class UsageRow(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    account: str = Field(min_length=1)
-    date: date
-    # mau before dau: fields validate in order, so dau's check can see mau and the
-    # problem is reported on field 'dau' rather than on the whole row.
-    mau: int = Field(ge=0)
-    dau: int = Field(ge=0)
-
-    @field_validator("dau")
-    @classmethod
-    def _dau_within_mau(cls, dau: int, info: ValidationInfo) -> int:
-        mau = info.data.get("mau")
-        if mau is not None and dau > mau:
-            raise ValueError(f"dau {dau} is greater than mau {mau}")
-        return dau
-
-
-class NpsRow(BaseModel):
-    """One survey answer: `account,date,score` and an optional `respondent`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    account: str = Field(min_length=1)
-    date: date
-    score: int = Field(ge=0, le=10)
-    respondent: str | None = Field(default=None, min_length=1, max_length=200)
 
 
 class EventRow(BaseModel):
@@ -123,7 +96,7 @@ def _rows(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> 
     return rows, problems
 
 
-def _validate(model: type[T], line: int, data: dict[str, object], problems: list[Problem]) -> T | None:
+def _validate(model: type[T], line: int, data: Mapping[str, object], problems: list[Problem]) -> T | None:
     try:
         return model.model_validate(data)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as err:

@@ -1,6 +1,6 @@
 """The default playbooks: one TOML file per engagement model (`<model>.toml`).
 
-They are data, editable by CS ops; `journey.playbook.load_playbooks()` reads and validates
+They are data, editable by CS ops; `journey.domain.playbook_files.load_playbooks()` reads and validates
 them (`journey playbook validate` does the same from the CLI).
 """
 

@@ -1,1 +1,2 @@
-"""Temporal workflows: one long-lived `AccountJourney` per account, plus its sub-processes."""
+"""Temporal workflows: `AccountJourney`, `RedAccountRemediation`, the two daily sweeps,
+their messages, and the worker's assembly. Thin shells over `journey.domain`."""

@@ -1,6 +1,6 @@
 """`HealthSweep`: every night, score every account and tell the journeys whose health changed.
 
-Started by the Temporal Schedule `journey-health-sweep` (see `journey.schedules`). One
+Started by the Temporal Schedule `journey-health-sweep` (see `journey.temporal.schedules`). One
 activity (`score_health`) scores every active account in a few SQL passes and returns
 only the accounts whose color or adoption band changed; a second (`send_health_updates`)
 sends those journeys the `metrics` update, so a journey turned red by its score starts
@@ -17,15 +17,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from journey import constants as names
-    from journey.models import Health
-    from workflows.messages import (
-        HealthPlan,
-        HealthSweepInput,
-        HealthSweepReport,
-        HealthUpdateBatch,
-        HealthUpdateReport,
-    )
+    from activities.health import HealthActivities
+    from activities.messages import HealthPlan, HealthSweepInput, HealthUpdateBatch
+    from journey.domain import names
+    from journey.domain.enums import Health
+    from workflows.messages import HealthSweepReport
 
 # Journeys told per activity: a retry after a worker crash repeats at most this many.
 BATCH = 200
@@ -33,17 +29,16 @@ BATCH = 200
 MAX_ROUNDS = 20
 
 
-@workflow.defn(name=names.HEALTH_SWEEP_WORKFLOW_TYPE)
+@workflow.defn(name=names.Workflow.HEALTH_SWEEP)
 class HealthSweep:
     @workflow.run
     async def run(self, request: HealthSweepInput) -> HealthSweepReport:
         today = request.today or workflow.now().date()
         report = HealthSweepReport(today=today)
         for _ in range(MAX_ROUNDS):
-            plan = await workflow.execute_activity(
-                "score_health",
+            plan: HealthPlan = await workflow.execute_activity_method(
+                HealthActivities.score_health,
                 HealthSweepInput(today=today),
-                result_type=HealthPlan,
                 start_to_close_timeout=timedelta(minutes=10),
                 retry_policy=RetryPolicy(initial_interval=timedelta(seconds=10), maximum_attempts=10),
                 summary=f"score every account on {today}",
@@ -61,10 +56,9 @@ class HealthSweep:
         for start in range(0, len(plan.changes), BATCH):
             batch = plan.changes[start : start + BATCH]
             try:
-                result = await workflow.execute_activity(
-                    "send_health_updates",
+                result = await workflow.execute_activity_method(
+                    HealthActivities.send_health_updates,
                     HealthUpdateBatch(changes=batch),
-                    result_type=HealthUpdateReport,
                     start_to_close_timeout=timedelta(minutes=30),
                     # A worker that dies mid-batch is noticed in seconds; the retry tells the rest.
                     heartbeat_timeout=timedelta(seconds=30),

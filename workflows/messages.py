@@ -1,4 +1,8 @@
-"""Inputs and outputs of the workflows and activities: one pydantic model each way."""
+"""Inputs and outputs of the workflows, their updates and signals: one pydantic model each way.
+
+The activities' own messages are in `activities.messages`; the `metrics` update's payload
+(`MetricsUpdate`) and the event payloads are domain models.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,25 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from journey.engine import JourneyState
-from journey.models import Account, EngagementModel, Health, Stage
-from journey.playbook import Playbook, RedPolicy, Touchpoint
+from activities.messages import HealthSweepInput, ReminderSweepInput
+from journey.domain.engine import JourneyState
+from journey.domain.enums import Stage
+from journey.domain.models import Account
+from journey.domain.playbook import Playbook
+from journey.domain.remediation import Promotion, RedEpisode
+from journey.domain.team import Team
+
+__all__ = [
+    "HealthSweepInput",
+    "HealthSweepReport",
+    "JourneyInput",
+    "JourneyOutcome",
+    "PlaybookUpdate",
+    "Promotion",
+    "RemediationInput",
+    "RemediationOutcome",
+    "ReminderSweepInput",
+]
 
 
 class JourneyInput(BaseModel):
@@ -21,6 +41,7 @@ class JourneyInput(BaseModel):
         description="the business date the journey starts on; default: the server's date. "
         "A journey's calendar runs from here, independent of the server's clock.",
     )
+    team: Team | None = Field(default=None, description="the team's routing; default: the built-in names")
     state: JourneyState | None = Field(default=None, description="set when continuing as new")
 
 
@@ -32,62 +53,17 @@ class JourneyOutcome(BaseModel):
     reason: str | None = None
 
 
-class MetricsUpdate(BaseModel):
-    """From the health sweep: the account's latest measures and, if the score says so, a color."""
-
-    on: date | None = None
-    utilization: float | None = None
-    consumption: float | None = None
-    color: Health | None = None
-    reason: str | None = None
-
-
 class PlaybookUpdate(BaseModel):
+    """The `apply_playbook` update: roll this playbook out to the journey."""
+
     playbook: Playbook
     on: date | None = None
 
 
-class UtilizationQuery(BaseModel):
-    account: str
-    on: date
-    seats: int
+class RemediationInput(RedEpisode):
+    """The input of `RedAccountRemediation`: the episode, on its journey's calendar."""
 
-
-class UtilizationResult(BaseModel):
-    utilization: float | None
-    mau: int | None = None
-
-
-class DeliveryBatch(BaseModel):
-    keys: list[str]
-
-
-class DeliveryReport(BaseModel):
-    sent: int = 0
-    skipped: int = 0
-    simulated: int = 0
-    in_doubt: int = Field(default=0, description="handed over, the receiver's answer never recorded; not resent")
-
-
-class PlaybookRequest(BaseModel):
-    model: EngagementModel
-
-
-class RemediationInput(BaseModel):
-    account: Account
-    episode: int
-    opened_on: date
-    reason: str
-    stage: Stage
     day_offset: int
-    policy: RedPolicy
-    touchpoints: list[Touchpoint] = Field(default_factory=list)
-    playbook_version: str
-
-
-class Promotion(BaseModel):
-    on: date
-    reason: str
 
 
 class RemediationOutcome(BaseModel):
@@ -96,52 +72,6 @@ class RemediationOutcome(BaseModel):
     closed_on: date
     escalated: bool
     follow_ups: int
-
-
-class ReminderSweepInput(BaseModel):
-    """Input of `TaskReminderSweep` and its `remind_tasks` activity."""
-
-    today: date | None = Field(default=None, description="the business date to sweep for; default: the server's date")
-
-
-class ReminderReport(BaseModel):
-    today: date
-    reminded: int = 0
-    escalated: int = 0
-    sent: int = 0
-    skipped: int = 0
-    simulated: int = 0
-    in_doubt: int = 0
-
-
-class HealthSweepInput(BaseModel):
-    """Input of `HealthSweep` and its `score_health` activity."""
-
-    today: date | None = Field(default=None, description="the business date to score; default: the server's date")
-
-
-class HealthChange(BaseModel):
-    """One journey to tell about its score: the `metrics` update to send, and its band."""
-
-    account: str
-    update: MetricsUpdate
-    band: float | None = None
-
-
-class HealthPlan(BaseModel):
-    today: date
-    scored: int
-    changes: list[HealthChange] = Field(default_factory=list)
-    more: bool = Field(default=False, description="more changes than one plan holds: score again after sending")
-
-
-class HealthUpdateBatch(BaseModel):
-    changes: list[HealthChange]
-
-
-class HealthUpdateReport(BaseModel):
-    sent: int = 0
-    skipped: list[str] = Field(default_factory=list, description="no running journey, or it refused the update")
 
 
 class HealthSweepReport(BaseModel):

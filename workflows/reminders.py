@@ -1,7 +1,7 @@
 """`TaskReminderSweep`: once a day, remind and escalate people's overdue tasks.
 
-Started by the Temporal Schedule `journey-task-reminders` (see `journey.schedules`). The
-decisions are in `journey.reminders`; the work, in ONE activity (`remind_tasks`), writes
+Started by the Temporal Schedule `journey-task-reminders` (see `journey.temporal.schedules`).
+The decisions are in `journey.domain.reminders`; the work, in ONE activity (`remind_tasks`), writes
 every reminder and escalation in one transaction and sends the emails. Reminders are not
 timers inside each journey: a sweep costs a handful of history events a day, whatever
 the number of tasks.
@@ -15,19 +15,19 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from journey import constants as names
-    from workflows.messages import ReminderReport, ReminderSweepInput
+    from activities.messages import ReminderReport, ReminderSweepInput
+    from activities.reminders import ReminderActivities
+    from journey.domain import names
 
 
-@workflow.defn(name=names.REMINDER_WORKFLOW_TYPE)
+@workflow.defn(name=names.Workflow.TASK_REMINDER_SWEEP)
 class TaskReminderSweep:
     @workflow.run
     async def run(self, request: ReminderSweepInput) -> ReminderReport:
         today = request.today or workflow.now().date()
-        return await workflow.execute_activity(
-            "remind_tasks",
+        return await workflow.execute_activity_method(
+            ReminderActivities.remind_tasks,
             ReminderSweepInput(today=today),
-            result_type=ReminderReport,
             start_to_close_timeout=timedelta(minutes=30),
             # A worker that dies mid-sweep is noticed in seconds; the retry sends what is left.
             heartbeat_timeout=timedelta(seconds=30),

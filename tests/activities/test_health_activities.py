@@ -14,9 +14,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
 from activities.health import HealthActivities
-from journey.models import Account, Health
+from activities.messages import HealthChange, HealthUpdateBatch, MetricsUpdate
+from journey.domain.enums import Health
+from journey.domain.models import Account
 from journey.store import Store
-from workflows.messages import HealthChange, HealthUpdateBatch, MetricsUpdate
 
 DAY = date(2026, 6, 30)
 
@@ -64,7 +65,7 @@ def enroll(store: Store, *ids: str) -> None:
 
 
 def told(store: Store) -> dict[str, tuple[str | None, float | None]]:
-    return {row["id"]: (row["score_color"], row["adoption_band"]) for row in store.list_accounts()}
+    return {row.id: (row.score_color, row.adoption_band) for row in store.list_accounts()}
 
 
 @pytest.mark.asyncio(loop_scope="session")

@@ -6,11 +6,13 @@ import os
 import shutil
 from pathlib import Path
 
+from activities.messages import PlaybookRequest
 from activities.store import StoreActivities
-from journey.models import EngagementModel
-from journey.playbook import Playbook, load_playbooks
+from journey.config import playbooks_dir
+from journey.domain.enums import EngagementModel
+from journey.domain.playbook import Playbook
+from journey.domain.playbook_files import load_playbooks
 from playbooks import DEFAULT_DIR
-from workflows.messages import PlaybookRequest
 
 
 def read(activities: StoreActivities, model: EngagementModel) -> Playbook:
@@ -21,7 +23,7 @@ def read(activities: StoreActivities, model: EngagementModel) -> Playbook:
 
 def test_load_playbook_returns_the_files_playbook(tmp_path: Path) -> None:
     activities = StoreActivities(None)  # type: ignore[arg-type]  # the store is not used
-    for model, playbook in load_playbooks().items():
+    for model, playbook in load_playbooks(playbooks_dir()).items():
         assert read(activities, model) == playbook
 
 

@@ -5,7 +5,7 @@ temporary directory and `TEMPORAL_ADDRESS` pointing at a port nobody listens on:
 command wrongly got past validation it would fail with exit status 1 ("cannot reach
 Temporal"), never talk to a real server, and the status-2 assertions would catch it.
 
-The end-to-end tests run a real embedded dev server (journey.devserver), a `journey worker`
+The end-to-end tests run a real embedded dev server (journey.temporal.devserver), a `journey worker`
 subprocess and `journey` / `temporal` CLI subprocesses, exactly as a user would.
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -25,8 +24,8 @@ from typing import Any, TypeVar
 import pytest
 from click.testing import CliRunner, Result
 
-from journey.devserver import packaged_binary, start_server, stop_server
 from journey.store import Store
+from journey.temporal.devserver import free_port, packaged_binary, start_server, stop_server
 
 T = TypeVar("T")
 
@@ -85,12 +84,6 @@ def assert_nothing_written(home: Path) -> None:
 
 
 # ----- a real dev server, a worker, and CLI subprocesses -----
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def eventually(check: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.3) -> T:

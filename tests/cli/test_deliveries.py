@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from activities.delivery import message_id
-from journey.models import Delivery, Effects
+from journey.delivery.smtp import message_id
+from journey.domain.effects import Delivery, Effects
 from journey.store import Store
-from tests.conftest import free_port
-from tests.local_servers import SmtpRecorder
+from journey.temporal.devserver import free_port
+from tests.helpers.local_servers import SmtpRecorder
 
 IN_DOUBT = "acme/license-key/2026-03-02"
 FAILED = "acme/nurture-email/2026-03-09"
@@ -40,7 +40,7 @@ def outbox_home(journey_home: Path) -> Iterator[Store]:
     with Store.open(f"sqlite:///{journey_home / 'journey.db'}") as store:
         store.apply_effects(Effects(account="acme", deliveries=[delivery(IN_DOUBT), delivery(FAILED), delivery(SENT, "slack")]))
         claimed = store.claim_delivery(IN_DOUBT)
-        assert claimed is not None and store.hand_over(IN_DOUBT, str(claimed["claim"]))
+        assert claimed is not None and store.hand_over(IN_DOUBT, str(claimed.claim))
         assert store.mark_in_doubt(IN_DOUBT, "worker killed")
         store.mark_delivery(FAILED, "failed", "email is not configured")
         store.mark_delivery(SENT, "sent")
@@ -48,7 +48,7 @@ def outbox_home(journey_home: Path) -> Iterator[Store]:
 
 
 def statuses(store: Store) -> dict[str, str]:
-    return {str(r["key"]): str(r["status"]) for r in store.deliveries()}
+    return {str(r.key): str(r.status) for r in store.deliveries()}
 
 
 def test_lists_rows_in_doubt(outbox_home: Store, invoke: Callable[..., Result]) -> None:

@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
-from cli import sample_portfolio
-from journey.devserver import packaged_binary
+from journey.cli.servers import sample_portfolio
+from journey.temporal.devserver import packaged_binary
+
+# Real dev servers, workers and CLI processes: minutes, not seconds.
+pytestmark = pytest.mark.slow
 
 SAMPLE = sample_portfolio()
 SAMPLE_ROWS = list(csv.DictReader(SAMPLE.open(encoding="utf-8")))
@@ -104,8 +107,8 @@ def test_the_worker_records_the_accounts(stack: Any, imported: dict[str, Any], p
     try:
         # ...so each account's row is there, mirroring its journey.
         assert store.account_ids() == set(SAMPLE_IDS)
-        rows = {row["id"]: row for row in store.list_accounts()}
-        assert rows["globex"]["segment"] == "strategic"
+        rows = {row.id: row for row in store.list_accounts()}
+        assert rows["globex"].segment == "strategic"
     finally:
         store.close()
 

@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
-from journey.models import EngagementModel
-from journey.playbook import load_playbooks
+from journey.config import playbooks_dir
+from journey.domain.enums import EngagementModel
+from journey.domain.playbook_files import load_playbooks
+
+# Real dev servers, workers and CLI processes: minutes, not seconds.
+pytestmark = pytest.mark.slow
 
 TODAY = date.today()
 
@@ -90,7 +94,7 @@ def test_playbook_apply_finds_the_running_journeys(
     source = Path(__file__).resolve().parents[2] / "playbooks" / "digital.toml"
     changed = tmp_path / "digital.toml"
     changed.write_text(source.read_text().replace("count = 8", "count = 12"))
-    version = load_playbooks(None)[EngagementModel.digital].version
+    version = load_playbooks(playbooks_dir())[EngagementModel.digital].version
 
     def visible() -> None:
         assert [r["account"] for r in stack.journey_json("list", "--model", "digital")] == ["tips-co"]

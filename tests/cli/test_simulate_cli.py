@@ -18,8 +18,11 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from journey.devserver import packaged_binary
 from journey.files import read_accounts
+from journey.temporal.devserver import packaged_binary
+
+# Real dev servers, workers and CLI processes: minutes, not seconds.
+pytestmark = pytest.mark.slow
 
 SAMPLE = Path(__file__).resolve().parents[2] / "journey" / "data" / "sample_accounts.csv"
 START, DAYS = "2027-01-04", 120

@@ -20,12 +20,13 @@ from freezegun import freeze_time
 
 # Imported before any test freezes time: a pydantic model defined while freezegun has
 # replaced `datetime.date` would be built on its fake class.
-import journey.commands.kpis  # noqa: F401
-import journey.commands.usage  # noqa: F401
+import journey.cli.kpis  # noqa: F401
+import journey.cli.usage  # noqa: F401
 import journey.files  # noqa: F401
-import journey.ingest  # noqa: F401
-from journey.store import Store, nps_responses, usage
-from tests.journey.test_metrics import account, build_portfolio
+import journey.store.usage  # noqa: F401
+from journey.store import Store
+from journey.store.schema import nps_responses, usage
+from tests.store.test_metrics import account, build_portfolio
 
 TODAY = "2025-06-30"
 
@@ -279,8 +280,8 @@ def test_kpis_refuses_a_backwards_period(invoke: Callable[..., Result], portfoli
 
 def test_status_metrics_match_the_definitions(journey_home: Path, portfolio: None) -> None:
     """`journey status --json` merges account_metrics on the status's `today` and seats."""
-    from cli import _status_document
-    from journey.models import JourneyStatus
+    from journey.cli.journeys import _status_document
+    from journey.domain.models import JourneyStatus
 
     status = JourneyStatus.model_validate(
         {

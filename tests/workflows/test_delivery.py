@@ -1,7 +1,7 @@
 """Automated touches and task reminders delivered for real, to local Slack and SMTP servers.
 
 Journeys run on the time-skipping server with a worker whose DeliverySettings point at
-servers started by the test (tests/local_servers.py); every touch the outbox holds must
+servers started by the test (tests/helpers/local_servers.py); every touch the outbox holds must
 arrive exactly once, to the right recipient, with the right subject.
 """
 
@@ -17,15 +17,17 @@ import pytest_asyncio
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.delivery import message_id
+from activities.messages import MetricsUpdate, ReminderReport, ReminderSweepInput
 from journey.config import DeliverySettings
-from journey.models import Account
-from journey.operations import enroll_one, send_event
-from journey.store import Store, outbox
-from tests.conftest import advance_to, free_port, quiet_settings, status_of
-from tests.local_servers import SlackRecorder, SmtpRecorder
+from journey.delivery.smtp import message_id
+from journey.domain.models import Account
+from journey.store import Store
+from journey.store.schema import outbox
+from journey.temporal.devserver import free_port
+from journey.temporal.journeys import enroll_one, send_event
+from tests.helpers.journeys import advance_to, quiet_settings, status_of
+from tests.helpers.local_servers import SlackRecorder, SmtpRecorder
 from tests.workflows.test_lifecycle import SIGNED, event
-from workflows.messages import MetricsUpdate, ReminderReport, ReminderSweepInput
 from workflows.worker import build_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -169,8 +171,8 @@ async def test_reminder_sweep_reminds_escalates_and_stops_at_done(
     assert await enroll_one(env.client, account, today=SIGNED, task_queue=task_queue)
     handle = env.client.get_workflow_handle(f"journey-{account.id}")
     await status_of(handle)
-    tasks = {t["touchpoint"]: t for t in store.tasks(account=account.id)}
-    license_due, kickoff_due = tasks["license-key"]["due"], tasks["kickoff-call"]["due"]
+    tasks = {t.touchpoint: t for t in store.tasks(account=account.id)}
+    license_due, kickoff_due = tasks["license-key"].due, tasks["kickoff-call"].due
     assert license_due == SIGNED and kickoff_due == date(2026, 1, 12)  # Saturday the 10th moves to Monday
 
     first = await sweep(env, task_queue, license_due + timedelta(days=3))
@@ -200,13 +202,13 @@ async def test_reminder_sweep_reminds_escalates_and_stops_at_done(
         assert received[message_id(key)].subject.startswith(subject)
 
     await finish(env, handle)
-    rows = {t["touchpoint"]: t for t in store.tasks(account=account.id, status=None)}
-    assert rows["license-key"]["status"] == "done" and rows["license-key"]["escalated_on"] is None
+    rows = {t.touchpoint: t for t in store.tasks(account=account.id, status=None)}
+    assert rows["license-key"].status == "done" and rows["license-key"].escalated_on is None
     kickoff = rows["kickoff-call"]
-    assert (kickoff["reminded_on"], kickoff["escalated_on"], kickoff["escalated_to"]) == (
+    assert (kickoff.reminded_on, kickoff.escalated_on, kickoff.escalated_to) == (
         kickoff_due + timedelta(days=3),
         kickoff_due + timedelta(days=10),
         "ta-manager",
     )
-    escalations = [r for r in store.timeline(account.id) if r["kind"] == "task" and r["detail"].get("status") == "escalated"]
-    assert [(r["name"], r["key"]) for r in escalations] == [("kickoff-call", f"{account.id}/kickoff-call/2026-01-10/escalation")]
+    escalations = [r for r in store.timeline(account.id) if r.kind == "task" and r.detail.get("status") == "escalated"]
+    assert [(r.name, r.key) for r in escalations] == [("kickoff-call", f"{account.id}/kickoff-call/2026-01-10/escalation")]

@@ -28,19 +28,19 @@ from typing import Any
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.delivery import message_id
-from journey.devserver import start_server, stop_server
-from journey.models import Account
-from journey.operations import enroll_many, journey_status, send_event
-from journey.store import Store, outbox
-from tests.conftest import free_port
-from tests.local_servers import SlackRecorder, SmtpRecorder
+from journey.delivery.smtp import message_id
+from journey.domain.events import MetricsUpdate
+from journey.domain.models import Account
+from journey.store import Store
+from journey.store.schema import outbox
+from journey.temporal.converter import data_converter
+from journey.temporal.devserver import free_port, start_server, stop_server
+from journey.temporal.journeys import enroll_many, journey_status, send_event
+from tests.helpers.local_servers import SlackRecorder, SmtpRecorder
 from tests.workflows.test_worker_crash import WorkerProcess
-from workflows.messages import MetricsUpdate
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
 
 # The journeys' business date: the latest weekday, so the milestone emails go out at once
 # (one reached on a weekend waits for Monday). Journeys may run on a calendar of their own.
@@ -159,7 +159,7 @@ async def run_with_kills(
     worker = delivering_worker(address, home, slack, smtp)
     worker.start()
     store = Store.open(f"sqlite:///{home / 'journey.db'}")
-    client = await Client.connect(address, data_converter=pydantic_data_converter)
+    client = await Client.connect(address, data_converter=data_converter)
     members = digital_accounts("mail")
     try:
         await enroll_many(client, members, today=TODAY)

@@ -14,12 +14,13 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from journey import constants as names
-from journey.engine import JourneyState
-from journey.models import Account
-from journey.operations import enroll_one, send_event
+from journey.domain import names
+from journey.domain.engine import JourneyState
+from journey.domain.models import Account
 from journey.store import Store
-from tests.conftest import status_of
+from journey.temporal.journeys import enroll_one, send_event
+from tests.helpers.journeys import status_of
+from tests.helpers.stores import add_usage
 from workflows.messages import HealthSweepInput, HealthSweepReport, RemediationOutcome
 
 START = date(2026, 4, 1)
@@ -71,7 +72,7 @@ def usage_rows(account: str) -> list[tuple[str, date, int, int]]:
 class Calendar:
     """The journey's business dates against the test server's clock.
 
-    conftest's `advance_to` reads the date from the `status` query, which is the date of
+    tests.helpers.journeys' `advance_to` reads the date from the `status` query, which is the date of
     the journey's last wake-up: a journey asleep for days reports a stale date and the
     helper overshoots. Here the offset is read once (it is fixed at enrollment).
     """
@@ -101,7 +102,7 @@ async def sweep(env: WorkflowEnvironment, task_queue: str, day: date) -> HealthS
     # The sweep runs "at night": no server time may pass while it runs.
     with env.auto_time_skipping_disabled():
         return await env.client.execute_workflow(
-            names.HEALTH_SWEEP_WORKFLOW_TYPE,
+            names.Workflow.HEALTH_SWEEP,
             HealthSweepInput(today=day),
             id=f"health-sweep-{task_queue}-{day}",
             task_queue=task_queue,
@@ -116,13 +117,13 @@ async def remediation_outcome(env: WorkflowEnvironment, workflow_id: str) -> Rem
 
 
 def health_rows(store: Store, account: str) -> list[tuple[date, str, str]]:
-    return [(r["at"], r["name"], r["detail"]["source"]) for r in store.timeline(account) if r["kind"] == "health"]
+    return [(r.at, r.name, r.detail["source"]) for r in store.timeline(account) if r.kind == "health"]
 
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_usage_drop_turns_red_and_recovery_promotes(env, store, worker, task_queue) -> None:
     account = make_account("acct-sweep")
-    store.upsert_usage(usage_rows(account.id))
+    add_usage(store, usage_rows(account.id))
     assert await enroll_one(env.client, account, today=START, task_queue=task_queue)
     handle = env.client.get_workflow_handle(names.journey_workflow_id(account.id))
     try:
@@ -174,12 +175,12 @@ async def drop_and_recovery(
     assert outcome.closed_on == promoted_on
     status = await status_of(handle)
     assert status.remediation is None
-    assert [r["closed_on"] for r in store.red_rows(account.id)] == [promoted_on]
+    assert [r.closed_on for r in store.red_rows(account.id)] == [promoted_on]
 
     # The store mirrors the score and what the journey was told.
-    (row,) = [r for r in store.list_accounts() if r["id"] == account.id]
-    assert row["health"] == "green" and row["score_color"] == "green"
-    assert row["scored_on"] == date(2026, 6, 30) and row["health_score"] >= 70
+    (row,) = [r for r in store.list_accounts() if r.id == account.id]
+    assert row.health == "green" and row.score_color == "green"
+    assert row.scored_on == date(2026, 6, 30) and row.health_score is not None and row.health_score >= 70
 
     # An unchanged account costs no update: the next night tells nobody.
     await calendar.advance_to(date(2026, 7, 1))
@@ -211,7 +212,7 @@ async def drop_and_recovery(
 def test_the_nightly_schedule() -> None:
     from temporalio.client import ScheduleActionStartWorkflow
 
-    from journey.schedules import SWEEPS, build_schedule
+    from journey.temporal.schedules import SWEEPS, build_schedule
 
     sweep = SWEEPS["health"]
     schedule = build_schedule(sweep)
@@ -221,5 +222,5 @@ def test_the_nightly_schedule() -> None:
     assert schedule.spec.time_zone_name == "UTC"
     action = schedule.action
     assert isinstance(action, ScheduleActionStartWorkflow)
-    assert action.workflow == names.HEALTH_SWEEP_WORKFLOW_TYPE and action.task_queue == names.TASK_QUEUE
+    assert action.workflow == names.Workflow.HEALTH_SWEEP and action.task_queue == names.TASK_QUEUE
     assert action.args == [HealthSweepInput()]  # the run's own date

@@ -16,10 +16,12 @@ import pytest
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from journey.models import Account, JourneyStatus
-from journey.operations import enroll_one, send_event
+from journey.domain.models import Account, JourneyStatus
 from journey.store import Store
-from tests.conftest import advance_to, status_of
+from journey.store.records import TimelineRecord
+from journey.temporal.journeys import enroll_one, send_event
+from tests.helpers.journeys import advance_to, status_of
+from tests.helpers.stores import add_usage
 from workflows.messages import JourneyOutcome, RemediationOutcome
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -55,8 +57,8 @@ async def event(env: WorkflowEnvironment, account: str, name: str, **data: objec
     return await send_event(env.client, account, name, {k: v.isoformat() if isinstance(v, date) else v for k, v in data.items()})
 
 
-def rows(store: Store, account: str, kind: str) -> list[dict[str, object]]:
-    return [r for r in store.timeline(account) if r["kind"] == kind]
+def rows(store: Store, account: str, kind: str) -> list[TimelineRecord]:
+    return [r for r in store.timeline(account) if r.kind == kind]
 
 
 async def run_two_terms(
@@ -79,7 +81,7 @@ async def run_two_terms(
     assert status.stage.value == "adoption"
     assert status.adoption_deadline == production + timedelta(days=60)
     if usage_mau is not None:
-        store.upsert_usage([(account.id, production + timedelta(days=50), usage_mau // 2, usage_mau)])
+        add_usage(store, [(account.id, production + timedelta(days=50), usage_mau // 2, usage_mau)])
 
     await advance_to(env, handle, production + timedelta(days=40))
     await event(env, account.id, "onboarding_complete")
@@ -142,7 +144,7 @@ async def test_two_terms_with_missed_adoption_and_red_episode(env, store, worker
     await run_two_terms(env, store, task_queue, model, usage_mau=None)
     account = f"acct-{model}"
 
-    stages = [(r["name"], r["at"]) for r in rows(store, account, "stage")]
+    stages = [(r.name, r.at) for r in rows(store, account, "stage")]
     assert [name for name, _ in stages] == [
         "kickoff", "onboarding", "adoption", "steady", "renewal", "renewed", "steady", "renewal", "churned",
     ]
@@ -151,20 +153,20 @@ async def test_two_terms_with_missed_adoption_and_red_episode(env, store, worker
     assert stages[3][1] == production + timedelta(days=60)
     assert stages[4][1] == date(2027, 1, 5) - timedelta(days=90)
 
-    health = [(r["name"], r["detail"]["source"]) for r in rows(store, account, "health")]
+    health = [(r.name, r.detail["source"]) for r in rows(store, account, "health")]
     assert health == [("yellow", "adoption"), ("red", "manual"), ("green", "manual")]
     adoption = rows(store, account, "adoption")
-    assert [r["name"] for r in adoption] == ["missed"]
+    assert [r.name for r in adoption] == ["missed"]
 
-    remediation = [r["name"] for r in rows(store, account, "remediation")]
+    remediation = [r.name for r in rows(store, account, "remediation")]
     assert remediation[0] == "opened" and remediation[-1] == "closed"
     tracker = store.red_rows(account)
-    assert len(tracker) == 1 and tracker[0]["closed_on"] is not None
+    assert len(tracker) == 1 and tracker[0].closed_on is not None
 
-    events = [r["name"] for r in rows(store, account, "event")]
+    events = [r.name for r in rows(store, account, "event")]
     assert events.count("renewal_closed") == 2
     # Every row was written exactly once.
-    keys = [r["key"] for r in store.timeline(account)]
+    keys = [r.key for r in store.timeline(account)]
     assert len(keys) == len(set(keys))
 
 
@@ -172,21 +174,21 @@ async def test_two_terms_with_missed_adoption_and_red_episode(env, store, worker
 async def test_adoption_met_keeps_health(env, store, worker, task_queue) -> None:
     account = make_account("enterprise", "acct-adopted")
     handle = await run_two_terms(env, store, task_queue, "enterprise", usage_mau=180, account_id=account.id)
-    assert [r["name"] for r in rows(store, account.id, "adoption")] == ["met"]
-    assert [r["detail"]["utilization"] for r in rows(store, account.id, "adoption")] == [0.9]
-    health = [r["name"] for r in rows(store, account.id, "health")]
+    assert [r.name for r in rows(store, account.id, "adoption")] == ["met"]
+    assert [r.detail["utilization"] for r in rows(store, account.id, "adoption")] == [0.9]
+    health = [r.name for r in rows(store, account.id, "health")]
     assert health == ["red", "green"]
     assert handle is not None
 
 
 async def test_two_terms_on_postgresql(env, pg_store, task_queue) -> None:
     """The same journey with PostgreSQL as the store."""
-    from tests.conftest import quiet_settings
+    from tests.helpers.journeys import quiet_settings
     from workflows.worker import build_worker
 
     async with build_worker(env.client, pg_store, task_queue=task_queue, settings=quiet_settings()):
         await run_two_terms(env, pg_store, task_queue, "enterprise", usage_mau=None, account_id="acct-on-postgres")
-    stages = [r["name"] for r in rows(pg_store, "acct-on-postgres", "stage")]
+    stages = [r.name for r in rows(pg_store, "acct-on-postgres", "stage")]
     assert stages == ["kickoff", "onboarding", "adoption", "steady", "renewal", "renewed", "steady", "renewal", "churned"]
-    assert pg_store.get_account("acct-on-postgres") is not None
-    assert [r["name"] for r in pg_store.list_accounts()] == ["Enterprise Co"]
+    assert pg_store.find_account("acct-on-postgres") is not None
+    assert [r.name for r in pg_store.list_accounts()] == ["Enterprise Co"]

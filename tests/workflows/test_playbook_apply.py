@@ -15,14 +15,18 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from activities.delivery import message_id
-from journey.commands.playbook_apply import apply_playbook
-from journey.models import Account, EngagementModel
-from journey.operations import enroll_one
-from journey.playbook import Playbook, load_playbooks
+from journey.config import playbooks_dir
+from journey.delivery.smtp import message_id
+from journey.domain.enums import EngagementModel
+from journey.domain.models import Account
+from journey.domain.playbook import Playbook
+from journey.domain.playbook_files import load_playbooks
 from journey.store import Store
-from tests.conftest import status_of
-from tests.local_servers import SmtpRecorder
+from journey.store.records import TaskRecord, TimelineRecord
+from journey.temporal.journeys import enroll_one
+from journey.temporal.playbooks import apply_playbook
+from tests.helpers.journeys import status_of
+from tests.helpers.local_servers import SmtpRecorder
 from tests.workflows.test_delivery import delivering_worker, digital_account, finish, outbox_rows, slack, smtp  # noqa: F401 (fixtures)
 from tests.workflows.test_lifecycle import SIGNED, event
 
@@ -91,14 +95,14 @@ class Calendar:
             await self.env.sleep(target - now)
 
 
-def touchpoint_rows(store: Store, account: str) -> list[dict[str, Any]]:
-    return [r for r in store.timeline(account) if r["kind"] == "touchpoint"]
+def touchpoint_rows(store: Store, account: str) -> list[TimelineRecord]:
+    return [r for r in store.timeline(account) if r.kind == "touchpoint"]
 
 
 async def test_changed_playbook_keeps_history_and_rules(
     env: WorkflowEnvironment, store: Store, task_queue: str, delivering_worker, smtp: SmtpRecorder  # noqa: F811
 ) -> None:
-    books = load_playbooks()
+    books = load_playbooks(playbooks_dir())
     old, new = books[EngagementModel.enterprise], new_enterprise_playbook(books[EngagementModel.enterprise])
     old_digital = books[EngagementModel.digital]
     new_digital = changed(
@@ -124,22 +128,22 @@ async def test_changed_playbook_keeps_history_and_rules(
         await event(env, account, "touchpoint_done", touchpoint="training-admin")
 
     await calendar.advance_to(APPLIED_ON)
-    before = {a.id: {r["key"] for r in touchpoint_rows(store, a.id)} for a in accounts}
-    open_before = {a.id: {t["key"] for t in store.tasks(account=a.id)} for a in accounts}
+    before = {a.id: {r.key for r in touchpoint_rows(store, a.id)} for a in accounts}
+    open_before = {a.id: {t.key for t in store.tasks(account=a.id)} for a in accounts}
     # The function behind the CLI, given account ids: a wrong model or no journey fails alone.
     report = await apply_playbook(env.client, new, ["pb-tier1", "pb-tier2", "pb-digital", "no-such-account"])
     assert report.applied == ["pb-tier1", "pb-tier2"]
     assert [f["account"] for f in report.failed] == ["no-such-account", "pb-digital"]
     assert "does not match the account's model" in report.failed[1]["error"]
     assert (await apply_playbook(env.client, new_digital, ["pb-digital"])).applied == ["pb-digital"]
-    applied = [r for r in store.timeline("pb-tier1") if r["kind"] == "event" and r["name"] == "playbook_applied"]
-    assert [(r["at"], r["detail"]["from"], r["detail"]["to"]) for r in applied] == [(APPLIED_ON, old.version, new.version)]
+    applied = [r for r in store.timeline("pb-tier1") if r.kind == "event" and r.name == "playbook_applied"]
+    assert [(r.at, r.detail["from"], r.detail["to"]) for r in applied] == [(APPLIED_ON, old.version, new.version)]
     for account in accounts:
         assert (await status_of(handles[account.id])).playbook_version == (new_digital if account.id == "pb-digital" else new).version
         # What was open is still open (nothing dropped); what opened at the change is new.
-        open_after = {t["key"]: t for t in store.tasks(account=account.id)}
+        open_after = {t.key: t for t in store.tasks(account=account.id)}
         assert open_before[account.id] <= set(open_after)
-        assert {open_after[k]["playbook_version"] for k in set(open_after) - open_before[account.id]} <= {new.version}
+        assert {open_after[k].playbook_version for k in set(open_after) - open_before[account.id]} <= {new.version}
 
     await calendar.advance_to(ONBOARDED)
     for account in ("pb-tier1", "pb-tier2"):
@@ -159,32 +163,32 @@ def check_outcome(
     """What the journeys wrote, read before they are offboarded."""
     for account in ("pb-tier1", "pb-tier2"):
         rows = touchpoint_rows(store, account)
-        keys = [r["key"] for r in rows]
+        keys = [r.key for r in rows]
         assert len(keys) == len(set(keys))
-        versions = {r["key"]: r["detail"].get("playbook_version") for r in rows}
+        versions = {r.key: r.detail.get("playbook_version") for r in rows}
         new_keys = set(keys) - before[account]
         # Every occurrence recorded before the change says the old version, every later one the new.
         assert {versions[k] for k in before[account]} == {old.version}
         assert new_keys and {versions[k] for k in new_keys} == {new.version}
 
-        tasks = {t["key"]: t for t in store.tasks(account=account, status=None)}
-        by_touchpoint: dict[str, list[dict[str, Any]]] = {}
-        for task in sorted(tasks.values(), key=lambda t: t["due"]):
-            by_touchpoint.setdefault(task["touchpoint"], []).append(task)
+        tasks = {t.key: t for t in store.tasks(account=account, status=None)}
+        by_touchpoint: dict[str, list[TaskRecord]] = {}
+        for task in sorted(tasks.values(), key=lambda t: t.due):
+            by_touchpoint.setdefault(task.touchpoint, []).append(task)
         # Done before the change: never opened again.
-        assert [t["status"] for t in by_touchpoint["training-admin"]] == ["done"]
+        assert [t.status for t in by_touchpoint["training-admin"]] == ["done"]
         # Open at the change and still in the playbook: still open, once.
-        assert [(t["key"], t["status"]) for t in by_touchpoint["training-101"]] == [
+        assert [(t.key, t.status) for t in by_touchpoint["training-101"]] == [
             (f"{account}/training-101/2026-02-02", "open")
         ]
         assert f"{account}/training-101/2026-02-02" in open_before[account]
         # Removed: the reviews opened before the change stay open; no later one is opened.
         reviews = by_touchpoint["adoption-review"]
-        assert reviews and {t["key"] for t in reviews} == {k for k in open_before[account] if "/adoption-review/" in k}
-        assert len(reviews) < 3 and {t["status"] for t in reviews} == {"open"}
+        assert reviews and {t.key for t in reviews} == {k for k in open_before[account] if "/adoption-review/" in k}
+        assert len(reviews) < 3 and {t.status for t in reviews} == {"open"}
         # Added: opened with the new version.
         [sponsor] = by_touchpoint["exec-sponsor-call"]
-        assert sponsor["playbook_version"] == new.version and sponsor["owner"] == "sam"
+        assert sponsor.playbook_version == new.version and sponsor.owner == "sam"
         # Check-ins: every 14 days under the old playbook, every 7 days after the change.
         check_ins = sorted((k.rsplit("/", 1)[1], versions[k]) for k in keys if "/check-in/" in k)
         days = [date.fromisoformat(day) for day, _ in check_ins]
@@ -194,11 +198,11 @@ def check_outcome(
         assert len([g for g in gaps if g[1] == new.version]) > 20
         # Handbook: the account plan only once onboarding is complete ...
         plans = by_touchpoint.get("account-plan", [])
-        assert plans and all(t["due"] >= ONBOARDED for t in plans)
-        assert {t["playbook_version"] for t in plans} == {new.version}
+        assert plans and all(t.due >= ONBOARDED for t in plans)
+        assert {t.playbook_version for t in plans} == {new.version}
     # ... and the QBR only for tier 1.
-    assert [t for t in store.tasks(account="pb-tier2", status=None) if t["touchpoint"] == "qbr"] == []
-    assert len([t for t in store.tasks(account="pb-tier1", status=None) if t["touchpoint"] == "qbr"]) >= 2
+    assert [t for t in store.tasks(account="pb-tier2", status=None) if t.touchpoint == "qbr"] == []
+    assert len([t for t in store.tasks(account="pb-tier1", status=None) if t.touchpoint == "qbr"]) >= 2
 
     # The digital journey: tips emails sent before the change are not sent again; the
     # longer series continues weekly from where it was, with the new version.
@@ -206,7 +210,7 @@ def check_outcome(
     nurture = sorted(str(r["key"]) for r in digital if r["touchpoint"] == "nurture-email")
     assert nurture == [f"pb-digital/nurture-email/{(SIGNED + timedelta(days=1 + 7 * k)).isoformat()}" for k in range(12)]
     assert mail.message_ids() == {message_id(str(r["key"])): 1 for r in digital}
-    digital_versions = {r["key"]: r["detail"]["playbook_version"] for r in touchpoint_rows(store, "pb-digital")}
+    digital_versions = {r.key: r.detail["playbook_version"] for r in touchpoint_rows(store, "pb-digital")}
     assert {digital_versions[k] for k in nurture if k in before["pb-digital"]} == {old_digital.version}
     assert {digital_versions[k] for k in nurture if k not in before["pb-digital"]} == {new_digital.version}
     assert len([k for k in nurture if k in before["pb-digital"]]) == 6

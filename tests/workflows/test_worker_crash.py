@@ -19,15 +19,14 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
-from journey.devserver import packaged_binary, start_server, stop_server
-from journey.models import Account
-from journey.operations import enroll_many, send_event
+from journey.domain.models import Account
 from journey.store import Store
-from tests.conftest import free_port
+from journey.temporal.converter import data_converter
+from journey.temporal.devserver import free_port, packaged_binary, start_server, stop_server
+from journey.temporal.journeys import enroll_many, send_event
 
-pytestmark = pytest.mark.asyncio(loop_scope="session")
+pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
 
 TODAY = date.today()
 
@@ -96,10 +95,10 @@ async def drive(client: Client, members: list[Account], task_queue: str, worker:
 def comparable(store: Store, account_id: str) -> list[tuple[object, ...]]:
     """Timeline rows without ids, sorted: a journey and its remediation write concurrently."""
     rows = [
-        (r["at"], r["kind"], r["name"], sorted((r["detail"] or {}).items()))
+        (r.at, r.kind, r.name, sorted((r.detail or {}).items()))
         for r in store.timeline(account_id)
         # `journey worker` attaches value reports (the reference worker has no reports dir).
-        if (r["detail"] or {}).get("status") != "report attached"
+        if (r.detail or {}).get("status") != "report attached"
     ]
     return sorted(rows, key=repr)
 
@@ -117,7 +116,7 @@ async def test_killed_worker_loses_nothing_and_duplicates_nothing(env, store, wo
     process.start()
     crash_store = Store.open(f"sqlite:///{home / 'journey.db'}")
     try:
-        client = await Client.connect(dev_server, data_converter=pydantic_data_converter)
+        client = await Client.connect(dev_server, data_converter=data_converter)
         crashed = [a.model_copy(update={"id": a.id.replace("calm", "crash")}) for a in reference]
         await drive(client, crashed, "journey", worker=process)
         # Remediation closes after the promotion, asynchronously: give the restarted
@@ -132,7 +131,7 @@ async def test_killed_worker_loses_nothing_and_duplicates_nothing(env, store, wo
             calm_rows = comparable(store, calm.id)
             assert len(calm_rows) > 8
             assert comparable(crash_store, crash.id) == calm_rows
-            keys = [r["key"] for r in crash_store.timeline(crash.id)]
+            keys = [r.key for r in crash_store.timeline(crash.id)]
             assert len(keys) == len(set(keys))
         assert len(crash_store.red_rows()) == len(reference)
     finally:

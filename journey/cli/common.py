@@ -1,0 +1,93 @@
+"""Shared pieces of the `journey` commands: option decorators, choices, output, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from journey.domain.enums import EngagementModel, Health, Segment, Stage, values
+
+T = TypeVar("T")
+
+STAGES = values(Stage)
+SEGMENTS = values(Segment)
+COLORS = values(Health)
+MODELS = values(EngagementModel)
+
+
+class BadInput(click.ClickException):
+    """Bad input: exit status 2, like a usage error, and nothing was written."""
+
+    exit_code = 2
+
+
+class Failure(click.ClickException):
+    """The command could not do its work (a server unreachable, journeys that refused)."""
+
+    exit_code = 1
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(func)
+
+
+def today_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--on",
+        "on",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="The date it happened (YYYY-MM-DD); default: today.",
+    )(func)
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str, sort_keys=False))
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
+    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns}
+    click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
+    for row in rows:
+        click.echo("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns))
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def connected(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:
+    """Run an async command body with a connected Temporal client as its first argument."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        from journey.temporal.client import connect
+
+        async def body() -> T:
+            return await func(await connect(), *args, **kwargs)
+
+        return run(body())
+
+    return wrapper
+
+
+def open_store() -> Any:
+    from journey.store import Store
+
+    return Store.open()

@@ -1,0 +1,151 @@
+"""Reading journeys: `journey status`, `list`, `tasks`, `timeline`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from journey.cli.common import COLORS, MODELS, SEGMENTS, STAGES, connected, echo_json, json_option, open_store, table
+from journey.domain.effects import TASK_STATUSES
+
+if TYPE_CHECKING:
+    from journey.store.records import Record
+
+
+def _status_document(status: Any) -> dict[str, Any]:
+    document = status.model_dump(mode="json")
+    try:
+        store = open_store()
+        try:
+            measured = store.account_metrics(status.account, status.today, status.seats)
+        finally:
+            store.close()
+    except Exception as err:  # the store is optional for status: say so, keep going
+        document["metrics_error"] = str(err)
+        return document
+    # The store is the source of the measures: no usage means None, not a stale value.
+    document.update(measured)
+    return document
+
+
+def print_status(status: Any, as_json: bool, headline: str | None = None) -> None:
+    document = _status_document(status)
+    if as_json:
+        echo_json(document)
+        return
+    if headline:
+        click.echo(headline)
+    d = document
+    click.echo(f"{d['name']} ({d['account']})  stage {d['stage']}  health {d['health']}"
+               + (f" ({d['health_reason']})" if d.get("health_reason") else ""))
+    click.echo(f"  {d['segment']} tier {d['tier']} {d['engagement_model']}; TA {d['ta']}, AE {d['ae']}; "
+               f"{d['seats']} seats, ARR {d['arr']:,.0f}")
+    click.echo(f"  renewal {d['renewal_date']} (term {d['term']}); adoption deadline {d.get('adoption_deadline') or '-'}"
+               + (f" ({d['adoption_result']})" if d.get("adoption_result") else ""))
+    util = d.get("utilization")
+    cons = d.get("consumption")
+    click.echo(f"  utilization {'-' if util is None else f'{util:.1%}'}; consumption {'-' if cons is None else f'{cons:.1%}'}")
+    if d["open_tasks"]:
+        click.echo("  open tasks: " + ", ".join(f"{t['touchpoint']} ({t['owner']}, due {t['due']})" for t in d["open_tasks"]))
+    if d["next_touchpoints"]:
+        click.echo("  next: " + ", ".join(f"{t['touchpoint']} {t['due']}" for t in d["next_touchpoints"]))
+    if d.get("remediation"):
+        click.echo(f"  remediation: {d['remediation']}")
+    if d.get("allowed_events"):
+        click.echo("  allowed events: " + ", ".join(e.replace("_", "-") for e in d["allowed_events"]))
+
+
+@click.command()
+@click.argument("account")
+@json_option
+def status(account: str, as_json: bool) -> None:
+    """Show ACCOUNT's stage, health, metrics, open tasks and next touchpoints."""
+    print_status(_query_status(account), as_json)
+
+
+@connected
+async def _query_status(client: Any, account: str) -> Any:
+    from journey.temporal.journeys import journey_status
+
+    return await journey_status(client, account)
+
+
+@click.command(name="list")
+@click.option("--stage", type=click.Choice(STAGES), default=None)
+@click.option("--segment", type=click.Choice(SEGMENTS), default=None)
+@click.option("--health", type=click.Choice(COLORS), default=None)
+@click.option("--model", type=click.Choice(MODELS), default=None)
+@click.option("--ta", default=None, help="Technical Advisor.")
+@click.option("--all", "include_closed", is_flag=True, help="Include ended journeys.")
+@click.option("--limit", type=click.IntRange(1), default=None)
+@json_option
+def list_command(stage: str | None, segment: str | None, health: str | None, model: str | None,
+                 ta: str | None, include_closed: bool, limit: int | None, as_json: bool) -> None:
+    """List journeys through Temporal visibility, filtered by stage, segment, health, TA."""
+    from journey.temporal.journeys import visibility_query
+
+    query = visibility_query(stage=stage, segment=segment, health=health, ta=ta, model=model, running_only=not include_closed)
+    rows = _list(query, limit)
+    if as_json:
+        echo_json(rows)
+    else:
+        table(rows, ["account", "stage", "health", "segment", "tier", "engagement_model", "ta", "renewal_date"])
+
+
+@connected
+async def _list(client: Any, query: str, limit: int | None) -> list[dict[str, Any]]:
+    from journey.temporal.journeys import list_journeys
+
+    return await list_journeys(client, query, limit)
+
+
+@click.command()
+@click.option("--owner", default=None, help="Only tasks owned by this person.")
+@click.option("--account", default=None, help="Only this account's tasks.")
+@click.option("--overdue", is_flag=True, help="Only tasks past their due date.")
+@click.option("--status", "status_", type=click.Choice([*TASK_STATUSES, "all"]), default="open", show_default=True)
+@json_option
+def tasks(owner: str | None, account: str | None, overdue: bool, status_: str, as_json: bool) -> None:
+    """List tasks for people, soonest due first."""
+    store = open_store()
+    try:
+        rows = store.tasks(owner=owner, account=account, status=None if status_ == "all" else status_,
+                           overdue_on=date.today() if overdue else None)
+    finally:
+        store.close()
+    rows = [_plain(r) for r in rows]
+    if as_json:
+        echo_json(rows)
+    else:
+        table(rows, ["account", "touchpoint", "owner", "due", "status", "title"])
+
+
+def _plain(record: Record) -> dict[str, Any]:
+    """A stored row as `--json` prints it: ISO dates, and `account` beside `account_id`."""
+    out = record.plain()
+    out.setdefault("account", out.get("account_id"))
+    return out
+
+
+@click.command()
+@click.argument("account")
+@click.option("--kind", default=None, help="Only rows of this kind (stage, event, touchpoint, health, task, adoption, remediation).")
+@json_option
+def timeline(account: str, kind: str | None, as_json: bool) -> None:
+    """Show ACCOUNT's timeline: every stage change, event, touchpoint and health change."""
+    store = open_store()
+    try:
+        rows = [_plain(r) for r in store.timeline(account)]
+    finally:
+        store.close()
+    if kind:
+        rows = [r for r in rows if r["kind"] == kind]
+    if as_json:
+        echo_json(rows)
+    else:
+        for row in rows:
+            detail = row.get("detail") or {}
+            extra = ", ".join(f"{k}={v}" for k, v in detail.items() if k not in ("playbook_version",))
+            click.echo(f"{row['at']}  {row['kind']:<11} {row['name']:<22} {extra}")

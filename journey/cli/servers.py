@@ -1,0 +1,147 @@
+"""`journey server`, `journey worker`, `journey up`: the embedded stack."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from journey.cli.common import Failure, open_store, run
+from journey.domain.names import TASK_QUEUE
+
+
+def server_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option("--ui-port", default=8233, show_default=True, help="Port of the Web UI.")(func)
+    func = click.option("--port", default=7233, show_default=True, help="gRPC port of the server.")(func)
+    func = click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")(func)
+    func = click.option(
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Where the server keeps its state (default: $JOURNEY_HOME/temporal).",
+    )(func)
+    return func
+
+
+def _state_dir(state_dir: Path | None) -> Path:
+    from journey.config import journey_home
+
+    return state_dir or journey_home() / "temporal"
+
+
+def _start_server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> tuple[Any, Path]:
+    from journey.temporal.devserver import start_server
+
+    directory = _state_dir(state_dir)
+    try:
+        return start_server(directory, ip=ip, port=port, ui_port=ui_port), directory
+    except RuntimeError as err:
+        raise Failure(str(err)) from None
+
+
+@click.command()
+@server_options
+def server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> None:
+    """Run the embedded Temporal dev server with its Web UI; state is kept on disk."""
+    from journey.temporal.devserver import stop_server
+
+    process, directory = _start_server(state_dir, ip, port, ui_port)
+    click.echo(f"Temporal dev server on {ip}:{port}, Web UI http://{ip}:{ui_port}, state in {directory}")
+    click.echo("Press Ctrl-C to stop.")
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_server(process)
+
+
+async def _run_worker(stop: asyncio.Event, *, task_queue: str) -> None:
+    from journey.config import reports_dir
+    from journey.temporal.client import connect
+    from journey.temporal.schedules import ensure_schedules
+    from workflows.worker import build_worker
+
+    store = open_store()
+    client = await connect()
+    worker = build_worker(client, store, task_queue=task_queue, reports_dir=reports_dir())
+    # The nightly health sweep and the daily task reminders run wherever a worker does.
+    created = await ensure_schedules(client, task_queue=task_queue)
+    if created:
+        click.echo(f"created schedules: {', '.join(created)}")
+    async with worker:
+        click.echo(f"worker polling task queue {task_queue!r}; database {store.engine.url.render_as_string(hide_password=True)}")
+        await stop.wait()
+    store.close()
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+@click.command()
+@click.option("--task-queue", default=TASK_QUEUE, show_default=True, help="Task queue to poll.")
+def worker(task_queue: str) -> None:
+    """Run a worker: executes journeys and writes the store. Run several to scale out."""
+
+    async def body() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        await _run_worker(stop, task_queue=task_queue)
+
+    try:
+        run(body())
+    except RuntimeError as err:
+        raise Failure(f"worker stopped: {err}") from None
+    click.echo("worker stopped")
+
+
+@click.command()
+@server_options
+@click.option("--sample", is_flag=True, help="Enroll the sample portfolio (one account per segment and more).")
+def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -> None:
+    """Run the dev server and a worker together; Ctrl-C stops both."""
+    from journey.temporal.devserver import stop_server
+
+    os.environ["TEMPORAL_ADDRESS"] = f"{ip}:{port}"
+    process, directory = _start_server(state_dir, ip, port, ui_port)
+    click.echo(f"Temporal dev server on {ip}:{port} (state in {directory})")
+    click.echo(f"Web UI: http://{ip}:{ui_port}/namespaces/default/workflows")
+
+    async def body() -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop)
+        worker_task = asyncio.create_task(_run_worker(stop, task_queue=TASK_QUEUE))
+        if sample:
+            await _enroll_sample()
+        click.echo("Press Ctrl-C to stop the worker and the server.")
+        await worker_task
+
+    try:
+        run(body())
+    finally:
+        stop_server(process)
+        click.echo("server stopped")
+
+
+async def _enroll_sample() -> None:
+    from journey.config import team_from_env
+    from journey.files import read_accounts
+    from journey.temporal.client import connect
+    from journey.temporal.journeys import enroll_many
+
+    accounts = read_accounts(sample_portfolio())
+    client = await connect()
+    report = await enroll_many(client, accounts, team=team_from_env())
+    click.echo(f"sample portfolio: {len(report.started)} enrolled, {len(report.existing)} already enrolled")
+
+
+def sample_portfolio() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "sample_accounts.csv"

@@ -1,1 +1,0 @@
-"""Groups of `journey` commands; `cli.py` assembles them."""

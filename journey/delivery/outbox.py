@@ -1,0 +1,122 @@
+"""The outbox sender: automated touches (Slack posts, emails) sent exactly once.
+
+The outbox row is written (idempotently, by account/touchpoint/occurrence key) before
+the sender runs. Sending one row is a handover in three steps:
+
+1. claim it under a fresh token (pending -> sending, one conditional UPDATE);
+2. open the conversation with the receiver up to the point where it has agreed to take
+   the message but cannot have it yet: SMTP up to the end of the message text without
+   the terminating ".", Slack up to its `100 Continue` for the request headers;
+3. hand over (sending -> confirming, conditional on the token), send the rest, and
+   record the receiver's answer (sent).
+
+A receiver acts on a message only once it is complete (RFC 5321 discards a transaction
+whose connection drops before the "."; an HTTP server cannot read a body it never got),
+so a row still `sending` has not been delivered by anyone: a later attempt takes it
+over and sends it, and the earlier sender, should it still be alive, fails the
+conditional handover and drops its half-finished message. Retries, replays, restarted
+workers and concurrent senders therefore send each row exactly once, except across one
+window no sender can close alone: the receiver got the whole message and the sender
+stopped (or the line went quiet) before its answer was recorded. Such a row is marked
+`unknown` and never resent automatically (a duplicate reaches the customer; a row in
+doubt is listed by `journey deliveries --in-doubt` for a person to settle). The key
+travels with every message (`Idempotency-Key` and `journey_key` for Slack, the email's Message-ID) so a
+receiver that deduplicates can settle it too.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field
+
+from journey.config import DeliverySettings
+from journey.delivery.slack import SlackWebhook
+from journey.delivery.smtp import SmtpMailer
+from journey.delivery.transport import Message, NotConfigured, Superseded, Transport, Unanswered
+from journey.store import Store
+from journey.store.records import OutboxRecord
+
+log = logging.getLogger(__name__)
+
+IN_DOUBT = (
+    "the whole message went out but the receiver's answer was never recorded (worker killed "
+    "or the line went quiet): it may or may not have arrived, so it is not sent again automatically"
+)
+
+
+class DeliveryReport(BaseModel):
+    sent: int = 0
+    skipped: int = 0
+    simulated: int = 0
+    in_doubt: int = Field(default=0, description="handed over, the receiver's answer never recorded; not resent")
+
+
+class DeliveryFailed(Exception):
+    """A send failed before its handover (refused, or the line failed): the row is pending
+    again and a later attempt sends it."""
+
+
+class OutboxSender:
+    """Sends outbox rows through one transport per channel; `dry_run` records them as
+    simulated instead (a simulation, a benchmark)."""
+
+    def __init__(self, store: Store, settings: DeliverySettings, dry_run: bool = False) -> None:
+        self.store = store
+        self.settings = settings
+        self.dry_run = dry_run
+        self.transports: dict[str, Transport] = {
+            "slack": SlackWebhook(settings.slack_webhook_url),
+            "email": SmtpMailer(settings),
+        }
+
+    def deliver(self, keys: list[str], heartbeat: Callable[[str], None] | None = None) -> DeliveryReport:
+        """Send the outbox rows with these keys that are still to be sent; `heartbeat` is
+        called with each key before it is sent (the activity's heartbeat)."""
+        report = DeliveryReport()
+        for key in keys:
+            if heartbeat is not None:
+                heartbeat(key)
+            row = self.store.claim_delivery(key)
+            if row is None:
+                # Sent, given up, or handed over by a sender that never recorded the answer.
+                if self.store.mark_in_doubt(key, IN_DOUBT):
+                    log.warning("delivery %s in doubt: %s", key, IN_DOUBT)
+                    report.in_doubt += 1
+                report.skipped += 1
+                continue
+            claim = str(row.claim)
+            if self.dry_run:
+                self.store.mark_delivery(key, "simulated", claim=claim)
+                report.simulated += 1
+                continue
+
+            def hand_over(key: str = key, claim: str = claim) -> None:
+                if not self.store.hand_over(key, claim):
+                    raise Superseded(key)
+
+            try:
+                self._send(row, hand_over)
+            except Superseded:
+                report.skipped += 1
+                continue
+            except NotConfigured as err:
+                self.store.mark_delivery(key, "failed", str(err), claim=claim)
+                report.skipped += 1
+                continue
+            except Unanswered as err:
+                self.store.mark_in_doubt(key, f"{IN_DOUBT} ({err})")
+                log.warning("delivery %s in doubt: %s", key, err)
+                report.in_doubt += 1
+                continue
+            except Exception as err:  # refused, or the line failed before the handover: retry the batch
+                self.store.mark_delivery(key, "pending", f"{type(err).__name__}: {err}", claim=claim)
+                raise DeliveryFailed(f"delivery {key} failed: {type(err).__name__}: {err}") from err
+            self.store.mark_delivery(key, "sent", claim=claim)
+            report.sent += 1
+        return report
+
+    def _send(self, row: OutboxRecord, hand_over: Callable[[], None]) -> None:
+        message = Message(key=row.key, recipient=row.recipient, subject=row.subject, body=row.body)
+        self.transports[row.channel].send(message, hand_over)

@@ -1,0 +1,51 @@
+"""The one interface behind which Slack and SMTP deliver a message, and how a send can end.
+
+A transport sends one outbox row as a handover (see journey.delivery.outbox): it opens
+the conversation with the receiver up to the point where the receiver has agreed to take
+the message but cannot have it yet, calls `hand_over()` (the commit point), and only
+then sends the rest and waits for the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+# How long a receiver may take to answer any step of a send.
+SEND_TIMEOUT_S = 10.0
+
+HandOver = Callable[[], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One automated touch as a transport sends it."""
+
+    key: str
+    recipient: str
+    subject: str
+    body: str
+
+
+class Transport(Protocol):
+    def send(self, message: Message, hand_over: HandOver) -> None:
+        """Send `message`, calling `hand_over` once the receiver is ready and before the
+        last part goes. Raises one of the exceptions below, or any other for a failure
+        before the handover (worth a retry)."""
+
+
+class NotConfigured(Exception):
+    """The channel has no settings; retrying will not help."""
+
+
+class Refused(Exception):
+    """The receiver answered and did not take the message; a later attempt may succeed."""
+
+
+class Superseded(Exception):
+    """Another sender took the row over before the handover; it sends the message."""
+
+
+class Unanswered(Exception):
+    """The whole message went out and no answer came back: it may have arrived."""

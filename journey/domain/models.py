@@ -1,0 +1,135 @@
+"""Accounts and what a journey answers about itself.
+
+Field names here are the interface contract (docs/contract.md): the accounts CSV columns
+and the `status --json` document use exactly these names.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from journey.domain.enums import (
+    DEFAULT_MODEL_BY_SEGMENT,
+    ContactRole,
+    Deployment,
+    EngagementModel,
+    Health,
+    Segment,
+    Stage,
+)
+
+ACCOUNT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+Strict = ConfigDict(extra="forbid", use_enum_values=False)
+
+
+class Contact(BaseModel):
+    model_config = Strict
+
+    name: str = Field(min_length=1)
+    email: str | None = None
+    role: ContactRole
+
+
+class Account(BaseModel):
+    """One customer account, as enrolled (accounts CSV columns are these field names)."""
+
+    model_config = Strict
+
+    id: str
+    name: str = Field(min_length=1, max_length=200)
+    segment: Segment
+    tier: int = Field(ge=1, le=3)
+    seats: int = Field(gt=0)
+    arr: float = Field(ge=0)
+    signed: date
+    renewal: date
+    ta: str = Field(min_length=1)
+    ae: str = Field(min_length=1)
+    model: EngagementModel | None = None
+    deployment: Deployment = Deployment.cloud
+    production_ready: date | None = None
+    onboarding_complete: date | None = None
+    contacts: list[Contact] = Field(default_factory=list)
+
+    @field_validator("id")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not ACCOUNT_ID_PATTERN.match(value):
+            raise ValueError(
+                "must be a slug: lowercase letters, digits and dashes, 1-63 characters, "
+                "not starting or ending with a dash"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Account:
+        if self.model is None:
+            self.model = DEFAULT_MODEL_BY_SEGMENT[self.segment]
+        if self.renewal <= self.signed:
+            raise ValueError(f"renewal {self.renewal} must be after signed {self.signed}")
+        for name in ("production_ready", "onboarding_complete"):
+            value = getattr(self, name)
+            if value is not None and value < self.signed:
+                raise ValueError(f"{name} {value} must not be before signed {self.signed}")
+        return self
+
+    @property
+    def engagement_model(self) -> EngagementModel:
+        assert self.model is not None
+        return self.model
+
+
+# --- Query results ---
+
+
+class DueTouchpoint(BaseModel):
+    touchpoint: str
+    due: date
+
+
+class OpenTask(BaseModel):
+    touchpoint: str
+    due: date
+    owner: str
+    key: str
+
+
+class JourneyStatus(BaseModel):
+    """What the `status` query returns; `journey status --json` adds the store's metrics."""
+
+    account: str
+    name: str
+    stage: Stage
+    health: Health
+    health_reason: str | None = None
+    segment: Segment
+    tier: int
+    engagement_model: EngagementModel
+    ta: str
+    ae: str
+    seats: int
+    arr: float
+    signed: date
+    renewal_date: date
+    term: int
+    today: date
+    calendar_offset_days: int = Field(
+        default=0, description="the journey's business date minus the server's date, in days"
+    )
+    kickoff_held: date | None = None
+    production_ready: date | None = None
+    onboarding_complete: date | None = None
+    adoption_deadline: date | None = None
+    adoption_result: Literal["met", "missed"] | None = None
+    utilization: float | None = None
+    consumption: float | None = None
+    open_tasks: list[OpenTask] = Field(default_factory=list)
+    next_touchpoints: list[DueTouchpoint] = Field(default_factory=list)
+    remediation: str | None = None
+    playbook_version: str | None = None
+    allowed_events: list[str] = Field(default_factory=list)

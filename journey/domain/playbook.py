@@ -1,0 +1,235 @@
+"""Playbooks: the touchpoints of one engagement model, as validated data.
+
+A playbook file (TOML, one per engagement model, in `playbooks/`) is parsed into a
+`Playbook` by `journey.domain.playbook_files`. The workflow receives it as data and
+schedules with `journey.domain.schedule`; nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from functools import cached_property
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from journey.domain.enums import Deployment, EngagementModel, Health, Stage
+
+Frozen = ConfigDict(extra="forbid", frozen=True)
+
+
+class Anchor(str, enum.Enum):
+    """The date a touchpoint is measured from. `stage_*` anchors are the day the stage was entered."""
+
+    signed = "signed"
+    term_start = "term_start"
+    kickoff_held = "kickoff_held"
+    production_ready = "production_ready"
+    onboarding_complete = "onboarding_complete"
+    adoption_deadline = "adoption_deadline"
+    renewal_date = "renewal_date"
+    red = "red"
+    stage_kickoff = "stage:kickoff"
+    stage_onboarding = "stage:onboarding"
+    stage_adoption = "stage:adoption"
+    stage_steady = "stage:steady"
+    stage_renewal = "stage:renewal"
+
+
+class OwnerRole(str, enum.Enum):
+    ta = "ta"
+    ae = "ae"
+    value_engineering = "value-engineering"
+    manager = "manager"
+    automated = "automated"
+
+
+class Channel(str, enum.Enum):
+    task = "task"
+    email = "email"
+    slack = "slack"
+
+
+class Every(str, enum.Enum):
+    days = "days"
+    weeks = "weeks"
+    months = "months"
+    quarter = "quarter"
+    half_year = "half-year"
+    year = "year"
+
+
+class Recurrence(BaseModel):
+    """Repeat a touchpoint. `quarter` occurrences fall at each fiscal quarter's start plus
+    the touchpoint's offset (a negative offset lands before the quarter starts); the others
+    repeat every `interval` units from the anchor plus offset."""
+
+    model_config = Frozen
+
+    every: Every
+    interval: int = Field(default=1, ge=1, le=366)
+    count: int | None = Field(default=None, ge=1, description="stop after this many occurrences")
+    cadence_from_kickoff: bool = Field(
+        default=False, description="the check-in cadence chosen at kickoff replaces the interval (in days)"
+    )
+
+
+class Touchpoint(BaseModel):
+    model_config = Frozen
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = Field(min_length=1)
+    owner: OwnerRole
+    channel: Channel = Channel.task
+    customer_facing: bool = False
+    anchor: Anchor
+    offset_days: int = Field(default=0, ge=-3650, le=3650)
+    tier_offset_days: dict[int, int] = Field(default_factory=dict)
+    recurrence: Recurrence | None = None
+    stages: tuple[Stage, ...] = ()
+    tiers: tuple[int, ...] = ()
+    health: tuple[Health, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
+    requires: tuple[Literal["onboarding_complete", "production_ready", "kickoff_held"], ...] = ()
+    milestones: tuple[float, ...] = Field(
+        default=(), description="utilization milestones (0-1); fires once as each is first reached"
+    )
+    description: str = ""
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        for tier in value:
+            if tier not in (1, 2, 3):
+                raise ValueError(f"tier {tier} is not 1, 2 or 3")
+        return value
+
+    @field_validator("tier_offset_days")
+    @classmethod
+    def _tier_offsets(cls, value: dict[int, int]) -> dict[int, int]:
+        for tier in value:
+            if tier not in (1, 2, 3):
+                raise ValueError(f"tier {tier} is not 1, 2 or 3")
+        return value
+
+    @field_validator("milestones")
+    @classmethod
+    def _milestones(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        for m in value:
+            if not 0 < m <= 2:
+                raise ValueError(f"milestone {m} must be a utilization between 0 and 2")
+        return tuple(sorted(value))
+
+    @model_validator(mode="after")
+    def _channel_matches_owner(self) -> Touchpoint:
+        automated = self.owner is OwnerRole.automated
+        if automated and self.channel is Channel.task:
+            raise ValueError("an automated touchpoint needs channel 'email' or 'slack'")
+        if not automated and self.channel is not Channel.task:
+            raise ValueError(f"owner {self.owner.value!r} is a person: channel must be 'task'")
+        if Stage.churned in self.stages or Stage.renewed in self.stages:
+            raise ValueError("stages may not include 'renewed' or 'churned'")
+        return self
+
+    def offset_for(self, tier: int) -> int:
+        return self.tier_offset_days.get(tier, self.offset_days)
+
+    @property
+    def automated(self) -> bool:
+        return self.owner is OwnerRole.automated
+
+
+class TaskPolicy(BaseModel):
+    model_config = Frozen
+
+    remind_after_days: int = Field(default=3, ge=1, le=365)
+    escalate_after_days: int = Field(default=10, ge=1, le=365)
+    escalate_to: Literal["ae", "manager"] = "manager"
+
+    @model_validator(mode="after")
+    def _order(self) -> TaskPolicy:
+        if self.escalate_after_days <= self.remind_after_days:
+            raise ValueError("escalate_after_days must be greater than remind_after_days")
+        return self
+
+
+class RedPolicy(BaseModel):
+    model_config = Frozen
+
+    follow_up_every_days: int = Field(default=7, ge=1, le=365)
+    escalate_after_days: int = Field(default=30, ge=1, le=3650)
+
+
+class Playbook(BaseModel):
+    model_config = Frozen
+
+    model: EngagementModel
+    title: str = ""
+    fiscal_year_start_month: int = Field(default=2, ge=1, le=12)
+    max_customer_touches_per_week: int = Field(default=3, ge=1, le=50)
+    check_in_cadence_days: int = Field(default=14, ge=1, le=365)
+    adoption_window_days: int = Field(default=60, ge=1, le=365)
+    adoption_target: float = Field(default=0.8, gt=0, le=2)
+    renewal_window_days: int = Field(default=90, ge=1, le=365)
+    tasks: TaskPolicy = TaskPolicy()
+    red: RedPolicy = RedPolicy()
+    touchpoints: tuple[Touchpoint, ...]
+
+    @field_validator("touchpoints")
+    @classmethod
+    def _unique_ids(cls, value: tuple[Touchpoint, ...]) -> tuple[Touchpoint, ...]:
+        seen: set[str] = set()
+        for index, tp in enumerate(value):
+            if tp.id in seen:
+                raise ValueError(f"duplicate touchpoint id {tp.id!r} at touchpoints[{index}]")
+            seen.add(tp.id)
+        return value
+
+    def touchpoint(self, touchpoint_id: str) -> Touchpoint | None:
+        for tp in self.touchpoints:
+            if tp.id == touchpoint_id:
+                return tp
+        return None
+
+    @cached_property
+    def version(self) -> str:
+        """A content hash: the same playbook always has the same version."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+
+def stage_anchor(stage: Stage) -> Anchor | None:
+    try:
+        return Anchor(f"stage:{stage.value}")
+    except ValueError:
+        return None
+
+
+def compact_json(playbook: Playbook) -> bytes:
+    """The playbook as JSON without the fields that hold their default value.
+
+    Reads back as an equal `Playbook` (same version). The `load_playbook` local activity
+    returns this: the result lives in every journey's history, and in the worker's memory
+    (the SDK keeps the marker command) until the journey next wakes; it is about 40 %
+    smaller than the full JSON of the bundled playbooks."""
+    return playbook.model_dump_json(exclude_defaults=True).encode()
+
+
+def playbook_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a playbook file (the TOML document's structure)."""
+    return Playbook.model_json_schema()
+
+
+_INTERNED: dict[str, Playbook] = {}
+
+
+def intern_playbook(playbook: Playbook) -> Playbook:
+    """The one shared instance of a playbook's content.
+
+    Thousands of journeys in one worker hold the same few playbooks; sharing the
+    (frozen) instance keeps each cached journey small. Equal content means equal
+    behaviour, so this is safe inside workflows.
+    """
+    return _INTERNED.setdefault(playbook.version, playbook)

@@ -1,0 +1,256 @@
+"""The store's schema: every table, as the Alembic migrations create it.
+
+The migrations in journey/store/migrations/versions/ create this schema; a test checks
+that they agree, so change both together (autogenerate a new revision from this metadata).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+from journey.domain.effects import DELIVERED_STATUSES, DELIVERY_CHANNELS, DELIVERY_STATUSES, TASK_STATUSES
+
+__all__ = ["DELIVERED_STATUSES", "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "TASK_STATUSES"]
+
+# The newest migration in journey/store/migrations/versions/: a store at this revision needs
+# no migrating (a test keeps it equal to Alembic's head).
+SCHEMA_REVISION = "0005"
+
+# Status values are the domain's (migrations 0004 and 0005 added the outbox's claimed
+# statuses; see OutboxStore.claim_delivery and hand_over).
+# Deterministic constraint names, so later migrations can name what they alter or drop
+# (SQLite batch migrations need that).
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    PostgreSQL keeps the offset, SQLite does not; normalising to UTC on the way in and
+    tagging UTC on the way out gives callers the same value from both.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime (UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# JSONB on PostgreSQL (indexable, compact); plain JSON text elsewhere.
+JSONDocument = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+def _check_in(column: str, values: Sequence[str]) -> sa.CheckConstraint:
+    allowed = ", ".join(f"'{value}'" for value in values)
+    return sa.CheckConstraint(f"{column} IN ({allowed})", name=column)
+
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("id", sa.String(63), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("segment", sa.String(32), nullable=False),
+    sa.Column("tier", sa.Integer, nullable=False),
+    sa.Column("model", sa.String(32), nullable=False),
+    sa.Column("seats", sa.Integer, nullable=False),
+    sa.Column("arr", sa.Float, nullable=False),
+    sa.Column("signed", sa.Date, nullable=False),
+    sa.Column("renewal", sa.Date, nullable=False),
+    sa.Column("ta", sa.String, nullable=False),
+    sa.Column("ae", sa.String, nullable=False),
+    sa.Column("deployment", sa.String(32), nullable=False),
+    sa.Column("production_ready", sa.Date),
+    sa.Column("onboarding_complete", sa.Date),
+    sa.Column("enrolled_at", UTCDateTime, nullable=False),
+    # Mirrored from the journey (AccountSnapshot) so listing needs no Temporal round trip.
+    # An enrolled account starts at `signed`, green, in its first term.
+    sa.Column("stage", sa.String(32), nullable=False, server_default="signed"),
+    sa.Column("health", sa.String(16), nullable=False, server_default="green"),
+    sa.Column("health_reason", sa.Text),
+    sa.Column("term", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("adoption_deadline", sa.Date),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # Written by the nightly health sweep (migration 0003; see journey.store.health_sweep): the
+    # latest score, and the color and adoption band the journey was last told about.
+    sa.Column("health_score", sa.Integer),
+    sa.Column("scored_on", sa.Date),
+    sa.Column("score_color", sa.String(16)),
+    sa.Column("adoption_band", sa.Float),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "account_id",
+        sa.String(63),
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("email", sa.String),
+    sa.Column("role", sa.String(32), nullable=False),
+)
+
+timeline = sa.Table(
+    "timeline",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("account_id", sa.String(63), nullable=False, index=True),
+    sa.Column("at", sa.Date, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("name", sa.String, nullable=False),
+    sa.Column("detail", JSONDocument, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("account_id", sa.String(63), nullable=False),
+    sa.Column("touchpoint", sa.String, nullable=False),
+    sa.Column("title", sa.String, nullable=False),
+    sa.Column("owner_role", sa.String, nullable=False),
+    sa.Column("owner", sa.String, nullable=False),
+    sa.Column("due", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="open"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("reminded_on", sa.Date),
+    sa.Column("escalated_on", sa.Date),
+    sa.Column("escalated_to", sa.String),
+    sa.Column("done_on", sa.Date),
+    sa.Column("notes", sa.Text),
+    sa.Column("playbook_version", sa.String),
+    _check_in("status", TASK_STATUSES),
+    # "My open tasks" and "is this touchpoint already open for the account" are the hot reads.
+    sa.Index("ix_tasks_status_owner", "status", "owner"),
+    sa.Index("ix_tasks_account_id_touchpoint", "account_id", "touchpoint"),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("account_id", sa.String(63), nullable=False, index=True),
+    sa.Column("touchpoint", sa.String, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("recipient", sa.String, nullable=False),
+    sa.Column("subject", sa.String, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("due", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("claim", sa.String(32)),
+    sa.Column("claimed_at", UTCDateTime),
+    _check_in("channel", DELIVERY_CHANNELS),
+    _check_in("status", DELIVERY_STATUSES),
+    # The delivery sweep reads pending rows in due order.
+    sa.Index("ix_outbox_status_due", "status", "due"),
+)
+
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("account_id", sa.String(63), primary_key=True),
+    sa.Column("date", sa.Date, primary_key=True),
+    sa.Column("dau", sa.Integer, nullable=False),
+    sa.Column("mau", sa.Integer, nullable=False),
+)
+
+# Survey answers for NPS (migration 0002). `key` makes re-imports idempotent; see
+# journey.store.usage.nps_key for how it is built.
+nps_responses = sa.Table(
+    "nps_responses",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("account_id", sa.String(63), nullable=False, index=True),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("respondent", sa.String),
+    sa.CheckConstraint("score BETWEEN 0 AND 10", name="score"),
+)
+
+red_accounts = sa.Table(
+    "red_accounts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("account_id", sa.String(63), nullable=False, index=True),
+    sa.Column("episode", sa.Integer, nullable=False),
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("closed_on", sa.Date),
+    sa.Column("escalated_on", sa.Date),
+    sa.Column("resolution", sa.Text),
+    # Written by people (AE and TA jointly), never by the journey: see record_red_plan().
+    sa.Column("current_state", sa.Text),
+    sa.Column("needs", sa.Text),
+    sa.Column("intended_actions", sa.Text),
+)
+
+# Account columns that come from the enrollment file; a re-import compares exactly these.
+ACCOUNT_FIELDS = (
+    "name",
+    "segment",
+    "tier",
+    "model",
+    "seats",
+    "arr",
+    "signed",
+    "renewal",
+    "ta",
+    "ae",
+    "deployment",
+    "production_ready",
+    "onboarding_complete",
+)
+# Account columns the journey mirrors from its AccountSnapshot.
+SNAPSHOT_FIELDS = (
+    "stage",
+    "health",
+    "health_reason",
+    "term",
+    "seats",
+    "arr",
+    "tier",
+    "segment",
+    "model",
+    "renewal",
+    "production_ready",
+    "onboarding_complete",
+    "adoption_deadline",
+)

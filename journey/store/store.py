@@ -1,0 +1,79 @@
+"""The journey's database: accounts, contacts, timeline, tasks, outbox, usage, red accounts.
+
+`Store` joins the aggregates (one module each) over one database. Writes that a Temporal
+activity may retry are idempotent: every inserted row carries a deterministic `key` and
+is inserted with ON CONFLICT DO NOTHING, and updates only set values, so applying the
+same batch twice leaves the database as after once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from journey.domain.effects import Effects
+from journey.store.accounts import AccountsStore, write_snapshot
+from journey.store.database import Row, now
+from journey.store.health_sweep import HealthSweepStore
+from journey.store.metrics import MetricsStore
+from journey.store.outbox import OutboxStore, delivery_values
+from journey.store.red_accounts import RedAccountsStore
+from journey.store.schema import outbox, tasks, timeline
+from journey.store.tasks import TasksStore, change_task, task_values
+from journey.store.timeline import TimelineStore, timeline_values
+from journey.store.usage import UsageStore
+
+
+class Store(
+    AccountsStore,
+    TimelineStore,
+    TasksStore,
+    OutboxStore,
+    UsageStore,
+    RedAccountsStore,
+    MetricsStore,
+    HealthSweepStore,
+):
+    """The journey's database. Thread-safe: each call checks a connection out of the pool."""
+
+    def apply_effects(self, effects: Effects) -> None:
+        """Write everything one journey step produced, in one transaction, idempotently.
+
+        Inserts are keyed and skip rows already present, so a retried activity writes
+        nothing twice; updates set values (never increment) and touch `updated_at` only
+        when something changed, so applying the same Effects again changes nothing.
+        """
+        self.apply_many([effects])
+
+    def apply_many(self, batches: Iterable[Effects]) -> None:
+        """`apply_effects` for several batches (e.g. one per account), in ONE transaction."""
+        batches = [effects for effects in batches if not effects.empty()]
+        if not batches:
+            return
+        stamp = now()
+        with self.transaction() as conn:
+            for effects in batches:
+                self._write_effects(conn, effects, stamp)
+
+    def _write_effects(self, conn: Connection, effects: Effects, stamp: datetime) -> None:
+        if effects.enroll is not None:
+            # The journey's first step records the account itself.
+            self.write_accounts(conn, [effects.enroll])
+        self._insert_new(conn, timeline, [timeline_values(e, stamp) for e in effects.timeline])
+        # Open before changing: a batch may open a task and change it at once.
+        self._insert_new(conn, tasks, [task_values(t, stamp) for t in effects.open_tasks])
+        for change in effects.task_changes:
+            change_task(conn, change)
+        self._insert_new(conn, outbox, [delivery_values(d, stamp) for d in effects.deliveries])
+        for red in effects.red_rows:
+            self.write_red_row(conn, red)
+        if effects.snapshot is not None:
+            write_snapshot(conn, effects.snapshot, stamp)
+
+    def _insert_new(self, conn: Connection, table: sa.Table, values: list[Row]) -> None:
+        """Insert the rows whose key is not there yet (one batched statement)."""
+        if values:
+            conn.execute(self.insert(table).on_conflict_do_nothing(index_elements=["key"]), values)

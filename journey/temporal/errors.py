@@ -1,0 +1,7 @@
+"""Errors of the client side that callers map without importing the Temporal client."""
+
+from __future__ import annotations
+
+
+class Unreachable(ConnectionError):
+    """Temporal did not answer at the configured address."""

@@ -1,0 +1,1 @@
+"""Factories and helpers shared by the tests (fixtures live in the conftest.py files)."""
