@@ -44,6 +44,17 @@ def pg_store() -> Iterator[Store]:
     yield from postgres_store()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated store on each database the project supports, in turn."""
+    if request.param == "sqlite":
+        # A directory that does not exist yet: the store must create it.
+        with Store.open(f"sqlite:///{tmp_path / 'state' / 'journey.db'}") as sqlite_store:
+            yield sqlite_store
+    else:
+        yield from postgres_store()
+
+
 @pytest.fixture
 def task_queue() -> str:
     return f"journey-test-{uuid.uuid4().hex[:8]}"

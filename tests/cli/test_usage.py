@@ -26,7 +26,7 @@ import journey.files  # noqa: F401
 import journey.store.usage  # noqa: F401
 from journey.store import Store
 from journey.store.schema import nps_responses, usage
-from tests.store.test_metrics import account, build_portfolio
+from tests.helpers.portfolio import account, build_portfolio
 
 TODAY = "2025-06-30"
 

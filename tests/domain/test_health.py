@@ -4,7 +4,6 @@ the score when a manual color expires."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from journey.domain.playbook_files import load_playbooks
 from journey.files import NpsRow
 from journey.store import Store
 from journey.store.health_sweep import nps_of
-from tests.helpers.stores import add_usage, postgres_store
+from tests.helpers.stores import add_usage
 
 CONFIG = load_health_config(health_config_path())
 
@@ -213,15 +212,6 @@ def test_cli_validate_and_show(tmp_path: Path) -> None:
 # --- Measures from the store (the sweep's SQL passes) ----------------------------------------
 
 DAY = date(2026, 6, 30)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        with Store.open(f"sqlite:///{tmp_path / 'journey.db'}") as sqlite_store:
-            yield sqlite_store
-    else:
-        yield from postgres_store()
 
 
 def enroll(store: Store, account_id: str, stage: str, entered: date, champion: bool = False) -> None:

@@ -11,7 +11,7 @@ from journey.domain.enums import EngagementModel
 from journey.domain.playbook import TaskPolicy
 from journey.domain.reminders import OpenTaskRow, escalation_target, reminder_effects
 from journey.store import Store
-from tests.store.test_store import make_account
+from tests.helpers.accounts import make_account
 
 TODAY = date(2026, 3, 16)
 POLICIES = {model: TaskPolicy() for model in EngagementModel}  # remind at 3 days, escalate at 10, to the manager

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,8 @@ from journey.store.migrations import alembic_config
 from journey.store.outbox import UnknownDelivery
 from journey.store.records import TaskRecord
 from journey.store.schema import ACCOUNT_FIELDS, SCHEMA_REVISION, contacts, metadata
-from tests.helpers.stores import add_usage, postgres_store
+from tests.helpers.accounts import make_account
+from tests.helpers.stores import add_usage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("accounts", "contacts", "timeline", "tasks", "outbox", "usage", "nps_responses", "red_accounts")
@@ -48,39 +48,12 @@ TABLES = ("accounts", "contacts", "timeline", "tasks", "outbox", "usage", "nps_r
 # --- Fixtures ----------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A migrated store on a fresh database."""
-    if request.param == "sqlite":
-        # A directory that does not exist yet: the store must create it.
-        with Store.open(f"sqlite:///{tmp_path / 'state' / 'journey.db'}") as sqlite_store:
-            yield sqlite_store
-    else:
-        yield from postgres_store()
+@pytest.fixture
+def store(any_store: Store) -> Store:
+    return any_store
 
 
 # --- Builders ----------------------------------------------------------------------------
-
-
-def make_account(account_id: str = "acme", **overrides: Any) -> Account:
-    values: dict[str, Any] = {
-        "id": account_id,
-        "name": f"{account_id.title()} Inc",
-        "segment": "strategic",
-        "tier": 1,
-        "seats": 500,
-        "arr": 250_000.0,
-        "signed": date(2025, 1, 15),
-        "renewal": date(2026, 1, 15),
-        "ta": "tara",
-        "ae": "alex",
-        "contacts": [
-            Contact(name="Chris Champion", email="chris@example.com", role=ContactRole.champion),
-            Contact(name="Bea Buyer", role=ContactRole.economic_buyer),
-        ],
-    }
-    values.update(overrides)
-    return Account(**values)
 
 
 def make_effects(account: str = "acme") -> Effects:
