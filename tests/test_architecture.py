@@ -92,3 +92,10 @@ def test_the_domain_check_reports_a_foreign_import(tmp_path: Path) -> None:
 
 def test_the_console_script_only_hands_over_to_journey_cli() -> None:
     assert imported_modules(ROOT / "cli.py") == {"journey.cli"}
+
+
+def test_the_cli_states_the_worker_cache_default_of_the_worker_assembly() -> None:
+    from journey.cli.servers import DEFAULT_MAX_CACHED_WORKFLOWS as shown
+    from workflows.worker import DEFAULT_MAX_CACHED_WORKFLOWS
+
+    assert shown == DEFAULT_MAX_CACHED_WORKFLOWS

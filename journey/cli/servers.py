@@ -14,6 +14,10 @@ import click
 from journey.cli.common import Failure, open_store, run
 from journey.domain.names import TASK_QUEUE
 
+# The worker assembly's default, spelled out so `journey --help` does not import it
+# (a test keeps them equal).
+DEFAULT_MAX_CACHED_WORKFLOWS = 1_000
+
 
 def server_options(func: Callable[..., Any]) -> Callable[..., Any]:
     func = click.option("--ui-port", default=8233, show_default=True, help="Port of the Web UI.")(func)
@@ -61,7 +65,9 @@ def server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> None:
         stop_server(process)
 
 
-async def _run_worker(stop: asyncio.Event, *, task_queue: str) -> None:
+async def _run_worker(
+    stop: asyncio.Event, *, task_queue: str, max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS
+) -> None:
     from journey.config import reports_dir
     from journey.temporal.client import connect
     from journey.temporal.schedules import ensure_schedules
@@ -69,7 +75,9 @@ async def _run_worker(stop: asyncio.Event, *, task_queue: str) -> None:
 
     store = open_store()
     client = await connect()
-    worker = build_worker(client, store, task_queue=task_queue, reports_dir=reports_dir())
+    worker = build_worker(
+        client, store, task_queue=task_queue, reports_dir=reports_dir(), max_cached_workflows=max_cached_workflows
+    )
     # The nightly health sweep and the daily task reminders run wherever a worker does.
     created = await ensure_schedules(client, task_queue=task_queue)
     if created:
@@ -88,13 +96,20 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 @click.command()
 @click.option("--task-queue", default=TASK_QUEUE, show_default=True, help="Task queue to poll.")
-def worker(task_queue: str) -> None:
+@click.option(
+    "--max-cached-workflows",
+    type=click.IntRange(0),
+    default=DEFAULT_MAX_CACHED_WORKFLOWS,
+    show_default=True,
+    help="Journeys kept in memory between wake-ups (about 100 KiB each); others are replayed when they wake.",
+)
+def worker(task_queue: str, max_cached_workflows: int) -> None:
     """Run a worker: executes journeys and writes the store. Run several to scale out."""
 
     async def body() -> None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        await _run_worker(stop, task_queue=task_queue)
+        await _run_worker(stop, task_queue=task_queue, max_cached_workflows=max_cached_workflows)
 
     try:
         run(body())
