@@ -76,8 +76,10 @@ class AccountJourney:
         self._wake = False
         self._applied = 0
         self._flushed = 0
-        # Commands taken from the engine and not carried out yet (see `_step`).
-        self._pending: list[Command] = []
+        # Commands taken from the engine and not carried out yet: playbooks to load when
+        # the journey next steps, the rest once the effects before them are written.
+        self._loads: list[LoadPlaybook] = []
+        self._follow_ups: list[Command] = []
         self._continue_as_new = False
 
     # ----- the journey -----
@@ -163,9 +165,8 @@ class AccountJourney:
         today = self.today()
         # A new engagement model's playbook is loaded before the calendar moves on; when the
         # model changed twice meanwhile, the latest one counts.
-        self._pending += engine.take_commands()
-        loads = [c for c in self._pending if isinstance(c, LoadPlaybook)]
-        self._pending = [c for c in self._pending if not isinstance(c, LoadPlaybook)]
+        self._take_commands()
+        loads, self._loads = self._loads, []
         if loads and not engine.terminal:
             engine.use_playbook(intern_playbook(await self._load_playbook(loads[-1].model)), today)
         deadline = engine.adoption_due(today) if not engine.terminal else None
@@ -188,10 +189,8 @@ class AccountJourney:
         engine = self.engine
         while True:
             applied = self._applied
-            taken = [*self._pending, *engine.take_commands()]
-            # A playbook to load waits for the next step; the rest follow these effects.
-            self._pending = [c for c in taken if isinstance(c, LoadPlaybook)]
-            commands = [c for c in taken if not isinstance(c, LoadPlaybook)]
+            self._take_commands()
+            commands, self._follow_ups = self._follow_ups, []
             if not engine.has_effects() and not commands:
                 break
             await apply_effects_batch(engine.take_effects())
@@ -203,6 +202,13 @@ class AccountJourney:
         self._flushed = self._applied
         self._upsert_search_attributes()
         workflow.set_current_details(journey_details(engine.status(self.today())))
+
+    def _take_commands(self) -> None:
+        for command in self.engine.take_commands():
+            if isinstance(command, LoadPlaybook):
+                self._loads.append(command)
+            else:
+                self._follow_ups.append(command)
 
     async def _carry_out(self, command: Command) -> None:
         if isinstance(command, StartRemediation):
