@@ -338,7 +338,70 @@ class BareJourney:
     async def run(self) -> None:
         await workflow.sleep(timedelta(days=365))
 '''
+# The SDK alone issuing what a journey's first workflow task issues: the same local
+# activities with payloads of the same sizes, the same search attribute upsert, current
+# details of the same length, then the long timer. It tells what the SDK itself keeps per
+# cached run for a journey's commands, apart from what the project's code adds.
+BARE_HELPERS_MODULE = "enroll_bare_helpers"
+BARE_HELPERS_SOURCE = '''\
+"""The local activity and search attribute updates of `BareJourneyCommands`, passed through
+the sandbox as a journey's own modules are."""
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import activity
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+
+@activity.defn(name="bare_local")
+async def bare_local(data: str, result_bytes: int) -> str | None:
+    return "x" * result_bytes if result_bytes else None
+
+
+KEY_TYPES: dict[str, Any] = {
+    "Keyword": SearchAttributeKey.for_keyword,
+    "Text": SearchAttributeKey.for_text,
+    "Int": SearchAttributeKey.for_int,
+    "Double": SearchAttributeKey.for_float,
+    "Bool": SearchAttributeKey.for_bool,
+}
+
+
+def update(name: str, kind: str, value: Any) -> SearchAttributeUpdate[Any]:
+    if kind == "Datetime":
+        return SearchAttributeKey.for_datetime(name).value_set(datetime.fromisoformat(value))
+    return KEY_TYPES[kind](name).value_set(value)
+'''
+BARE_COMMANDS_SOURCE = '''\
+"""The SDK alone issuing a journey's first workflow task: local activities, an upsert, details, a timer."""
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from enroll_bare_helpers import bare_local, update
+
+
+@workflow.defn(name="BareJourneyCommands")
+class BareJourneyCommands:
+    @workflow.run
+    async def run(self, shape: dict[str, Any]) -> None:
+        for local in shape["local_activities"]:
+            await workflow.execute_local_activity(
+                bare_local,
+                args=["x" * local["input_bytes"], local["result_bytes"]],
+                start_to_close_timeout=timedelta(seconds=30),
+            )
+        if shape["attributes"]:
+            workflow.upsert_search_attributes([update(*attribute) for attribute in shape["attributes"]])
+        workflow.set_current_details("d" * shape["details_bytes"])
+        await workflow.sleep(timedelta(days=365))
+'''
 PROJECT_PACKAGES = ("journey", "workflows", "activities")
+BARE_KINDS = ("bare", "bare-commands")  # worker children that import only temporalio
 
 
 def child_main(args: argparse.Namespace) -> None:
@@ -377,7 +440,7 @@ async def child_body(args: argparse.Namespace, replies: Any) -> None:
         telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{args.metrics_port}"))
     )
     store = None
-    if args.worker_child == "bare":
+    if args.worker_child in BARE_KINDS:
         import importlib
 
         from temporalio.worker import Worker
@@ -385,10 +448,13 @@ async def child_body(args: argparse.Namespace, replies: Any) -> None:
         sys.path.insert(0, args.bare_dir)
         bare = importlib.import_module(BARE_MODULE)
         client = await Client.connect(args.address, runtime=runtime)
+        commands = args.worker_child == "bare-commands"
+        activities = [importlib.import_module(BARE_HELPERS_MODULE).bare_local] if commands else []
         worker = Worker(
             client,
             task_queue=args.task_queue,
-            workflows=[bare.BareJourney],
+            workflows=[bare.BareJourneyCommands if commands else bare.BareJourney],
+            activities=activities,
             max_cached_workflows=args.max_cached_workflows,
         )
     else:
@@ -473,7 +539,7 @@ class WorkerChild:
             str(self.metrics_port),
         ]
         env = dict(os.environ)
-        if kind == "bare":
+        if kind in BARE_KINDS:
             command += ["--bare-dir", bare_dir]
         else:
             command += ["--database", database]
@@ -717,38 +783,111 @@ async def confirm_placed(client: Any, ids: list[str], label: str, timeout: float
 
 
 async def measure_bare_memory(
-    client: Any, args: argparse.Namespace, address: str, workdir: Path, server: subprocess.Popen[bytes]
+    client: Any,
+    args: argparse.Namespace,
+    address: str,
+    workdir: Path,
+    server: subprocess.Popen[bytes],
+    shape: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Start `--memory-journeys` BareJourney runs on their own queue, then run them in the
-    bare child until each has completed its first workflow task."""
-    count, task_queue = args.memory_journeys, "bench-bare-memory"
-    bare_dir = workdir / "bare"
+    """Start `--memory-journeys` bare runs on their own queue, then run them in a bare child
+    until each has completed its first workflow task: `BareJourney` (one timer), or with
+    `shape` (`first_task_shape`), `BareJourneyCommands`, started as a journey is (the
+    input's size, the search attributes, the summary and details) and issuing its commands."""
+    kind = "bare" if shape is None else "bare-commands"
+    count, task_queue = args.memory_journeys, f"bench-{kind}-memory"
+    bare_dir = workdir / kind
     bare_dir.mkdir(exist_ok=True)
-    (bare_dir / f"{BARE_MODULE}.py").write_text(BARE_SOURCE)
-    ids = [f"bare-memory-{n:05d}" for n in range(1, count + 1)]
-    log(f"memory, bare: starting {count} BareJourney runs on {task_queue!r} (untimed)")
+    (bare_dir / f"{BARE_MODULE}.py").write_text(BARE_SOURCE if shape is None else BARE_COMMANDS_SOURCE)
+    (bare_dir / f"{BARE_HELPERS_MODULE}.py").write_text(BARE_HELPERS_SOURCE)
+    ids = [f"{kind}-memory-{n:05d}" for n in range(1, count + 1)]
+    accounts = make_accounts(count, datetime.now(UTC).date(), prefix=kind)
+    log(
+        f"memory, {kind}: starting {count} {'BareJourney' if shape is None else 'BareJourneyCommands'} runs on {task_queue!r} (untimed)"
+    )
 
-    async def one(workflow_id: str) -> None:
-        await client.start_workflow("BareJourney", id=workflow_id, task_queue=task_queue)
+    async def one(index: int) -> None:
+        if shape is None:
+            await client.start_workflow("BareJourney", id=ids[index], task_queue=task_queue)
+            return
+        from journey.temporal.journeys import static_details, static_summary
+        from workflows import search_attributes as sa
 
-    await bounded_gather(ids, one, Progress("start bare for memory", count))
+        account = accounts[index]
+        await client.start_workflow(
+            "BareJourneyCommands",
+            {**shape, "pad": "x" * max(0, shape["input_bytes"] - len(json.dumps(shape)))},
+            id=ids[index],
+            task_queue=task_queue,
+            search_attributes=sa.typed_attributes(account),
+            static_summary=static_summary(account),
+            static_details=static_details(account),
+        )
+
+    await bounded_gather(list(range(count)), one, Progress(f"start {kind} for memory", count))
 
     def placing(child: WorkerChild) -> Placing:
         # No store to count in: the child's own RespondWorkflowTaskCompleted calls (each run
         # has one task, none is replayed: nothing wakes them), confirmed with describe() below.
         return Placing(placed=child.tasks_completed, state=lambda: (child.tasks_completed(),), done=lambda state: True)
 
-    child = WorkerChild("bare", address, task_queue, args.max_cached_workflows, bare_dir=str(bare_dir))
+    child = WorkerChild(kind, address, task_queue, args.max_cached_workflows, bare_dir=str(bare_dir))
     try:
-        result = await run_child(child, "bare", count, args.max_cached_workflows, args.timeout, server, placing)
+        result = await run_child(child, kind, count, args.max_cached_workflows, args.timeout, server, placing)
         if result["project_modules"]:
-            raise RuntimeError(f"the bare child imported project packages: {result['project_modules']}")
+            raise RuntimeError(f"the {kind} child imported project packages: {result['project_modules']}")
         # The describes load the server, not the idle worker, whose RSS is already taken.
-        result["confirm_seconds"] = await confirm_placed(client, ids, "bare")
+        result["confirm_seconds"] = await confirm_placed(client, ids, kind)
         result["tasks_completed"] = child.tasks_completed()
     finally:
         child.stop()
     return result
+
+
+async def first_task_shape(client: Any, account: Any, today: date) -> dict[str, Any]:
+    """What one placed journey's first workflow task sent to Temporal, for the bare SDK to
+    send the same: its local activities (from the markers in its history: the result's size;
+    the input's size from the engine's placement effects, which the history does not hold),
+    the search attributes it upserted, the length of its current details, its input's size."""
+    from journey.domain import names
+    from journey.domain.engine import Engine
+    from journey.domain.playbook_files import load_playbooks
+    from journey.temporal.converter import data_converter
+    from journey.temporal.journeys import journey_input
+    from workflows.details import journey_details
+
+    history = await client.get_workflow_handle(names.journey_workflow_id(account.id)).fetch_history()
+    engine = Engine.enroll(
+        account, load_playbooks(Path(__file__).resolve().parent.parent / "playbooks")[account.engagement_model], today
+    )
+    engine.place(today)
+    converter = data_converter.payload_converter
+    effects_bytes = len(converter.to_payloads([engine.take_effects()])[0].data)
+    local_activities, attributes = [], []
+    for event in history.events:
+        if event.HasField("workflow_task_completed_event_attributes") and local_activities:
+            break  # the first task's commands are the events up to the next task's completion
+        if event.HasField("marker_recorded_event_attributes"):
+            details = event.marker_recorded_event_attributes.details
+            result = sum(len(p.data) for p in details["result"].payloads) if "result" in details else 0
+            # The journey's first local activity loads its playbook (a small request); the
+            # rest write effects.
+            local_activities.append(
+                {"input_bytes": 24 if not local_activities else effects_bytes, "result_bytes": result}
+            )
+        if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            for name, payload in fields.items():
+                value = json.loads(payload.data)
+                attributes.append(
+                    [name, payload.metadata["type"].decode(), value[0] if isinstance(value, list) and value else value]
+                )
+    return {
+        "local_activities": local_activities,
+        "attributes": attributes,
+        "details_bytes": len(journey_details(engine.status(today))),
+        "input_bytes": len(journey_input(account, today).payload.data),
+    }
 
 
 # ----- the run ---------------------------------------------------------------------------
@@ -907,6 +1046,14 @@ async def main_body(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         memory = await measure_project_memory(client, args, address, database, today, process)
         await idle.wait("memory")
         bare_memory = await measure_bare_memory(client, args, address, workdir, process)
+        shape = await first_task_shape(client, make_accounts(1, today, prefix="memory")[0], today)
+        locals_ = ", ".join(f"{la['input_bytes']} B in, {la['result_bytes']} B out" for la in shape["local_activities"])
+        log(
+            f"a journey's first task: {len(shape['local_activities'])} local activities ({locals_}), "
+            f"{len(shape['attributes'])} search attributes upserted, details {shape['details_bytes']} B, then its timer"
+        )
+        await idle.wait("memory")
+        bare_commands_memory = await measure_bare_memory(client, args, address, workdir, process, shape)
     except asyncio.CancelledError:
         if process.poll() is not None:
             raise ServerDied(process.returncode) from None
@@ -919,6 +1066,8 @@ async def main_body(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "rounds": rounds,
         "memory": memory,
         "bare_memory": bare_memory,
+        "bare_commands_memory": bare_commands_memory,
+        "shape": shape,
         "sizes": sizes,
         "diagnosis": diagnosis,
         "diagnose_accounts": diag_count,
@@ -930,6 +1079,7 @@ async def main_body(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     count = args.accounts
     rounds, memory, bare_memory = results["rounds"], results["memory"], results["bare_memory"]
+    commands_memory = results["bare_commands_memory"]
     project = [r["project"] for r in rounds]
     bare = [r["bare"] for r in rounds]
     project_rate = max(count / p.seconds for p in project)
@@ -944,6 +1094,7 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     kib = (memory["rss_after"] - memory["rss_before"]) / journeys / 1024
     bare_kib = (bare_memory["rss_after"] - bare_memory["rss_before"]) / journeys / 1024
     rss_ratio = memory["rss_after"] / bare_memory["rss_after"]
+    rss_ratio_same_commands = memory["rss_after"] / commands_memory["rss_after"]
     waits = results["idle"]["waits"]
     selection = f"chunks of {results['chunk']} alternating project/bare" + (
         f"; best of {args.rounds} rounds" if args.rounds > 1 else ""
@@ -1006,7 +1157,11 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
     def marginal(value: float | None) -> str:
         return "-" if value is None else f"{value:.1f}"
 
-    for name, m in (("project", memory), ("bare SDK", bare_memory)):
+    for name, m in (
+        ("project", memory),
+        ("bare SDK", bare_memory),
+        ("bare SDK, the journey's commands", commands_memory),
+    ):
         log(
             f"  {name:<8} worker RSS {m['rss_before'] / MIB:6.1f} MiB before polling, {m['rss_after'] / MIB:6.1f} MiB "
             f"after ({'settled' if m['settled'] else 'NOT settled within 90 s'}); cached {m['cached']}, evicted "
@@ -1019,8 +1174,12 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
         f"rss_ratio project/bare: {rss_ratio:.2f}  (target <= {TARGETS['rss_ratio']}): "
         f"{memory['rss_after'] / MIB:.1f} vs {bare_memory['rss_after'] / MIB:.1f} MiB"
     )
+    log(
+        f"rss_ratio_same_commands: {rss_ratio_same_commands:.2f}  (informational: against the bare SDK issuing a "
+        f"journey's first-task commands): {memory['rss_after'] / MIB:.1f} vs {commands_memory['rss_after'] / MIB:.1f} MiB"
+    )
     log(f"kib_per_journey:       {kib:.1f} KiB project, {bare_kib:.1f} KiB bare  (informational)")
-    for name, m in (("project", memory), ("bare", bare_memory)):
+    for name, m in (("project", memory), ("bare", bare_memory), ("bare-commands", commands_memory)):
         if m["cached"] is not None and m["cached"] != min(journeys, max_cached):
             log(f"WARNING: the {name} worker's cache holds {m['cached']} runs, not {min(journeys, max_cached)}")
     log(
@@ -1052,6 +1211,16 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
         "project_rss_mib": round(memory["rss_after"] / MIB, 2),
         "bare_rss_mib": round(bare_memory["rss_after"] / MIB, 2),
         "rss_ratio": round(rss_ratio, 3),
+        "bare_commands_rss_mib": round(commands_memory["rss_after"] / MIB, 2),
+        "rss_ratio_same_commands": round(rss_ratio_same_commands, 3),
+        "bare_commands_kib_per_journey_marginal": (
+            None if commands_memory["marginal_kib"] is None else round(commands_memory["marginal_kib"], 2)
+        ),
+        "first_task_shape": {
+            "local_activities": results["shape"]["local_activities"],
+            "search_attributes_upserted": len(results["shape"]["attributes"]),
+            "details_bytes": results["shape"]["details_bytes"],
+        },
         "kib_per_journey": round(kib, 2),
         "bare_kib_per_journey": round(bare_kib, 2),
         "kib_per_journey_marginal": None if memory["marginal_kib"] is None else round(memory["marginal_kib"], 2),
@@ -1060,7 +1229,7 @@ def report(args: argparse.Namespace, results: dict[str, Any]) -> dict[str, Any]:
         ),
         "kib_beyond_cache": {
             name: None if m["beyond_cache_kib"] is None else round(m["beyond_cache_kib"], 2)
-            for name, m in (("project", memory), ("bare", bare_memory))
+            for name, m in (("project", memory), ("bare", bare_memory), ("bare_commands", commands_memory))
         },
         "rss_before_mib": round(memory["rss_before"] / MIB, 2),
         "rss_after_mib": round(memory["rss_after"] / MIB, 2),
@@ -1117,7 +1286,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--timeout", type=float, default=1800, help="seconds a worker may take to place every journey (default 1800)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (server state, store)")
-    parser.add_argument("--worker-child", choices=("project", "bare"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker-child", choices=("project", *BARE_KINDS), help=argparse.SUPPRESS)
     parser.add_argument("--address", help=argparse.SUPPRESS)
     parser.add_argument("--task-queue", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
