@@ -6,7 +6,9 @@ once, so a TA fixes a file in one pass; nothing is enrolled or written from a ba
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,8 +16,9 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from journey.domain.bounds import Day, Reference
 from journey.domain.errors import InputError, PayloadError
 from journey.domain.events import EVENT_PAYLOADS, event_name_from_cli, parse_event
 from journey.domain.measurements import NpsRow, UsageRow
@@ -57,22 +60,56 @@ class FileProblems(InputError):
 
 
 class EventRow(BaseModel):
-    account: str
-    date: date
+    account: Reference
+    date: Day
     event: str
     data: dict[str, object]
+
+
+_DAY: TypeAdapter[date] = TypeAdapter(Day)
+
+
+def _text(path: Path) -> str:
+    """The file's text; a file that is not UTF-8 (a BOM is allowed) is refused as a whole."""
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise FileProblems(str(path), [Problem(0, "(file)", err.strerror or str(err))]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            found = "it is UTF-16"
+        else:
+            found = f"byte 0x{raw[err.start]:02x} on line {_line_of(raw, err.start)} is not UTF-8 (Latin-1 or Windows-1252?)"
+        raise _not_utf8(path, found) from None
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        # Text never holds NUL; UTF-16 without a byte-order mark is mostly NUL bytes.
+        raise _not_utf8(path, f"it has NUL bytes (from line {_line_of(raw, nul)}), as UTF-16 does")
+    return text
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _not_utf8(path: Path, found: str) -> InputError:
+    return InputError(
+        f"{path}: the file is not UTF-8: {found}. Save it again as UTF-8 "
+        "(in a spreadsheet: CSV UTF-8) and retry; nothing was written"
+    )
 
 
 def _rows(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
     """Rows as (line number, {column: text}), with header problems reported on line 1."""
     problems: list[Problem] = []
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as err:
-        raise FileProblems(str(path), [Problem(0, "(file)", err.strerror or str(err))]) from None
-    with handle:
+    with io.StringIO(_text(path), newline="") as handle:
         reader = csv.DictReader(handle)
-        header = [h.strip() for h in (reader.fieldnames or [])]
+        try:
+            header = [h.strip() for h in (reader.fieldnames or [])]
+        except csv.Error as err:
+            return [], [Problem(1, "(file)", f"not readable as CSV: {err}")]
         reader.fieldnames = header
         missing = [c for c in required if c not in header]
         for column in missing:
@@ -84,13 +121,17 @@ def _rows(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> 
         if problems:
             return [], problems
         rows = []
-        for row in reader:
-            if None in row:
-                problems.append(Problem(reader.line_num, "(row)", "more values than columns"))
-                continue
-            if not any((v or "").strip() for v in row.values()):
-                continue
-            rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
+        try:
+            for row in reader:
+                if None in row:
+                    problems.append(Problem(reader.line_num, "(row)", "more values than columns"))
+                    continue
+                if not any((v or "").strip() for v in row.values()):
+                    continue
+                rows.append((reader.line_num, {k: (v or "").strip() for k, v in row.items()}))
+        except csv.Error as err:  # a value past the CSV module's size limit, say
+            # The reader counts the lines it finished; the broken one is the next.
+            problems.append(Problem(reader.line_num + 1, "(row)", f"not readable as CSV: {err}; the rest of the file was not read"))
     if not rows and not problems:
         problems.append(Problem(1, "(file)", "no data rows"))
     return rows, problems
@@ -206,6 +247,9 @@ def read_events(path: str | Path, known_accounts: set[str] | None = None) -> lis
         except json.JSONDecodeError as err:
             problems.append(Problem(line, "data", f"not valid JSON: {err.msg} at column {err.colno}"))
             continue
+        except ValueError as err:  # an integer of more digits than Python reads
+            problems.append(Problem(line, "data", f"not valid JSON: {err}"))
+            continue
         if not isinstance(data, dict):
             problems.append(Problem(line, "data", "must be a JSON object"))
             continue
@@ -213,6 +257,11 @@ def read_events(path: str | Path, known_accounts: set[str] | None = None) -> lis
             on = date.fromisoformat(row["date"])
         except ValueError:
             problems.append(Problem(line, "date", f"{row['date']!r} is not a date (YYYY-MM-DD)"))
+            continue
+        try:
+            _DAY.validate_python(on)
+        except ValidationError as err:
+            problems.append(Problem(line, "date", err.errors()[0]["msg"]))
             continue
         data.setdefault("on", on.isoformat())
         try:
@@ -223,7 +272,9 @@ def read_events(path: str | Path, known_accounts: set[str] | None = None) -> lis
         if known_accounts is not None and row["account"] not in known_accounts:
             problems.append(Problem(line, "account", f"unknown account {row['account']!r}"))
             continue
-        events.append(EventRow(account=row["account"], date=on, event=name, data=data))
+        event_row = _validate(EventRow, line, {"account": row["account"], "date": on, "event": name, "data": data}, problems)
+        if event_row is not None:
+            events.append(event_row)
     if problems:
         raise FileProblems(str(path), sorted(problems, key=lambda p: p.line))
     return sorted(events, key=lambda e: e.date)

@@ -9,6 +9,7 @@ Web UI's details current.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -31,16 +32,17 @@ with workflow.unsafe.imports_passed_through():
         LoadPlaybook,
         StartRemediation,
     )
+    from journey.domain.engine.checkpoint import Checkpoint
     from journey.domain.enums import EngagementModel
     from journey.domain.errors import InvalidEvent, PayloadError
-    from journey.domain.events import MetricsUpdate, TouchpointDone, parse_event
+    from journey.domain.events import TouchpointDone, parse_event, parse_metrics
     from journey.domain.models import JourneyStatus
     from journey.domain.playbook import Playbook, intern_playbook
     from journey.domain.team import DEFAULT_TEAM
     from workflows import search_attributes as sa
     from workflows.clock import business_today, until
-    from workflows.details import journey_details
-    from workflows.effects import STORE_RETRY, STORE_TIMEOUT, apply_effects_batch
+    from workflows.details import journey_details, remediation_summary
+    from workflows.effects import STORE_RETRY, STORE_TIMEOUT, Sends, apply_effects_batch
     from workflows.messages import JourneyInput, JourneyOutcome, PlaybookUpdate, Promotion, RemediationInput
 
 def _event_update(event: str) -> Any:
@@ -81,6 +83,8 @@ class AccountJourney:
         self._loads: list[LoadPlaybook] = []
         self._follow_ups: list[Command] = []
         self._continue_as_new = False
+        # Automated touches on their way; a run waits for them only before it ends.
+        self._sends = Sends()
 
     # ----- the journey -----
 
@@ -124,6 +128,8 @@ class AccountJourney:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 await self._step()
                 if not engine.terminal:
+                    if not await self._sends_settled():
+                        continue  # an update came while the sends were out: write it first
                     # The state carries the playbook; a second copy beside it would only
                     # double the next run's first event.
                     workflow.continue_as_new(JourneyInput(account=engine.s.account, state=engine.s))
@@ -137,6 +143,7 @@ class AccountJourney:
                 )
             except TimeoutError:
                 pass
+        await self._sends.settled()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return JourneyOutcome(
             account=engine.s.account.id,
@@ -145,6 +152,15 @@ class AccountJourney:
             closed_on=self.today(),
             reason=engine.s.closed_reason,
         )
+
+    async def _sends_settled(self) -> bool:
+        """Wait for the automated touches still on their way (each ends within its retry
+        policy); False as soon as an update comes meanwhile, which must not wait for them."""
+        if self._sends.idle:
+            return True
+        self._wake = False
+        await workflow.wait_condition(lambda: self._sends.idle or self._wake)
+        return not self._wake
 
     def today(self) -> date:
         return business_today(self._engine.s.day_offset if self._engine else self._start_offset)
@@ -193,7 +209,7 @@ class AccountJourney:
             commands, self._follow_ups = self._follow_ups, []
             if not engine.has_effects() and not commands:
                 break
-            await apply_effects_batch(engine.take_effects())
+            await apply_effects_batch(engine.take_effects(), self._sends)
             # Remediations start and end before the tasks marked done are forwarded to them.
             commands.sort(key=lambda c: isinstance(c, ForwardTaskDone))
             for command in commands:
@@ -234,7 +250,7 @@ class AccountJourney:
             task_queue=workflow.info().task_queue,
             # The journey continues as new every term; remediation must outlive one run.
             parent_close_policy=ParentClosePolicy.ABANDON,
-            static_summary=f"Red account {engine.s.account.name}: {command.reason}",
+            static_summary=remediation_summary(engine.s.account.name, command.reason),
         )
         engine.remediation_started(child_id)
 
@@ -260,19 +276,47 @@ class AccountJourney:
                 self._engine.validate(event, payload, self.today())
         except (InvalidEvent, PayloadError) as err:
             raise ValueError(str(err)) from None
+        except Exception as err:  # a refusal all the same: the journey is untouched
+            raise ValueError(f"{event} could not be checked: {type(err).__name__}: {err}") from None
 
     async def _event(self, event: str, data: dict[str, Any]) -> JourneyStatus:
         # An event can arrive before the first step has loaded the playbook: wait for it,
         # then check what the validator could not.
         await workflow.wait_condition(lambda: self._engine is not None)
         engine = self.engine
-        payload = parse_event(event, data)
-        try:
-            engine.validate(event, payload, self.today())
-        except InvalidEvent as err:
-            raise ApplicationError(str(err), type="InvalidEvent", non_retryable=True) from None
-        engine.apply(event, payload, self.today())
+
+        def apply() -> None:
+            payload = parse_event(event, data)
+            try:
+                engine.validate(event, payload, self.today())
+            except InvalidEvent as err:
+                raise ApplicationError(str(err), type="InvalidEvent", non_retryable=True) from None
+            engine.apply(event, payload, self.today())
+
+        self._change(event, apply)
         return await self._settled()
+
+    def _change(self, update: str, change: Callable[[], None]) -> None:
+        """Change the engine as `update` says, or, when that raises, leave the journey
+        exactly as it was and fail only the update: an error escaping an update handler
+        would fail the workflow task, and its retries would meet the same error for ever."""
+        # The commands decided so far are the workflow's already, whatever happens next.
+        self._take_commands()
+        checkpoint = Checkpoint(self.engine)
+        try:
+            change()
+        except ApplicationError:
+            checkpoint.restore()
+            raise
+        except Exception as err:
+            checkpoint.restore()
+            workflow.logger.error("%s failed and was undone", update, exc_info=True)
+            raise ApplicationError(
+                f"{update} failed and was not applied; the journey is unchanged "
+                f"({type(err).__name__}: {err})",
+                type="UpdateFailed",
+                non_retryable=True,
+            ) from None
 
     async def _settled(self) -> JourneyStatus:
         """Wake the journey and wait until what this update changed is written."""
@@ -293,24 +337,46 @@ class AccountJourney:
 
     # ----- updates from the engine's own tools -----
 
+    # `metrics` takes a plain JSON object too, parsed in its validator like an event's.
+
     @workflow.update(name=names.Update.METRICS)
-    async def metrics(self, update: MetricsUpdate) -> JourneyStatus:
+    async def metrics(self, data: dict[str, Any]) -> JourneyStatus:
         """From the health sweep: the latest measures and the scored color."""
         engine = self.engine
-        on = update.on or self.today()
-        engine.observe_metrics(update.utilization, update.consumption)
-        if update.color is not None:
-            engine.apply_score(update.color, update.reason or "health score", on)
+
+        def observe() -> None:
+            update = parse_metrics(data)
+            on = update.on or self.today()
+            engine.observe_metrics(update.utilization, update.consumption)
+            if update.color is not None:
+                engine.apply_score(update.color, update.reason or "health score", on)
+
+        self._change(names.Update.METRICS, observe)
         return await self._settled()
 
     @metrics.validator
-    def _check_metrics(self, update: MetricsUpdate) -> None:
-        if self.engine.terminal:
-            raise ValueError(f"the journey of {self.engine.s.account.id} has ended")
+    def _check_metrics(self, data: dict[str, Any]) -> None:
+        try:
+            update = parse_metrics(data)
+        except PayloadError as err:
+            raise ValueError(str(err)) from None
+        self._check_open(update.on)
+
+    def _check_open(self, on: date | None) -> None:
+        """An update from the engine's tools needs a running journey, and a date it has reached."""
+        engine, today = self.engine, self.today()
+        if engine.terminal:
+            raise ValueError(f"the journey of {engine.s.account.id} has ended")
+        if on is not None and on > today:
+            raise ValueError(f"field 'on': {on} is in the future (today is {today})")
 
     @workflow.update(name=names.Update.APPLY_PLAYBOOK)
     async def apply_playbook(self, update: PlaybookUpdate) -> JourneyStatus:
-        self.engine.use_playbook(intern_playbook(update.playbook), update.on or self.today())
+        engine = self.engine
+        self._change(
+            names.Update.APPLY_PLAYBOOK,
+            lambda: engine.use_playbook(intern_playbook(update.playbook), update.on or self.today()),
+        )
         return await self._settled()
 
     @apply_playbook.validator
@@ -318,8 +384,7 @@ class AccountJourney:
         model = self.engine.s.account.engagement_model
         if update.playbook.model is not model:
             raise ValueError(f"field 'playbook.model': {update.playbook.model.value} does not match the account's model {model.value}")
-        if self.engine.terminal:
-            raise ValueError(f"the journey of {self.engine.s.account.id} has ended")
+        self._check_open(update.on)
 
     @workflow.query(name=names.Query.STATUS)
     def status(self) -> JourneyStatus:

@@ -1,18 +1,23 @@
 """Inputs and outputs of the workflows, their updates and signals: one pydantic model each way.
 
 The activities' own messages are in `activities.messages`; the `metrics` update's payload
-(`MetricsUpdate`) and the event payloads are domain models.
+(`MetricsUpdate`) and the event payloads are domain models. The fields are bounded by the
+domain's types (`journey.domain.bounds`), as everywhere a value enters a journey.
 """
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ModelWrapValidatorHandler, ValidationError, ValidationInfo, model_validator
+from temporalio.exceptions import ApplicationError
 
 from activities.messages import HealthSweepInput, ReminderSweepInput
+from journey.domain.bounds import Day
 from journey.domain.engine import JourneyState
 from journey.domain.enums import Stage
+from journey.domain.errors import describe_validation_error
 from journey.domain.models import Account
 from journey.domain.playbook import Playbook
 from journey.domain.remediation import Promotion, RedEpisode
@@ -31,12 +36,37 @@ __all__ = [
 ]
 
 
-class JourneyInput(BaseModel):
+class RefusedWhenInvalid(BaseModel):
+    """A message a workflow is started or updated with that, read from its JSON payload,
+    fails for good when it does not fit its model, naming every bad field, rather than
+    failing the workflow task.
+
+    The SDK turns any other error of decoding a workflow's input into a task failure that
+    is retried for ever (`Failed decoding arguments`): a journey started with an ARR of
+    1e999 by `temporal workflow start` would never run and never end. An ApplicationError
+    is the one error decoding may raise that the SDK lets through: the workflow fails with
+    this message (an update is rejected with it). Built in Python (by a client), the model
+    raises pydantic's ValidationError as any other."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _refused_for_good(cls, data: Any, handler: ModelWrapValidatorHandler[Any], info: ValidationInfo) -> Any:
+        try:
+            return handler(data)
+        except ValidationError as err:
+            if info.mode != "json":
+                raise
+            raise ApplicationError(
+                f"{cls.__name__}: {describe_validation_error(err)}", type="InvalidInput", non_retryable=True
+            ) from None
+
+
+class JourneyInput(RefusedWhenInvalid):
     account: Account
     playbook: Playbook | None = Field(
         default=None, description="default: the worker's playbook for the account's engagement model"
     )
-    today: date | None = Field(
+    today: Day | None = Field(
         default=None,
         description="the business date the journey starts on; default: the server's date. "
         "A journey's calendar runs from here, independent of the server's clock.",
@@ -53,11 +83,11 @@ class JourneyOutcome(BaseModel):
     reason: str | None = None
 
 
-class PlaybookUpdate(BaseModel):
+class PlaybookUpdate(RefusedWhenInvalid):
     """The `apply_playbook` update: roll this playbook out to the journey."""
 
     playbook: Playbook
-    on: date | None = None
+    on: Day | None = None
 
 
 class RemediationInput(RedEpisode):

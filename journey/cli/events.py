@@ -19,6 +19,8 @@ def _parse_data(text: str | None) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise BadInput(f"--data: not valid JSON: {err.msg} at column {err.colno}") from None
+    except ValueError as err:  # an integer of more digits than Python reads
+        raise BadInput(f"--data: not valid JSON: {err}") from None
     if not isinstance(data, dict):
         raise BadInput("--data: must be a JSON object")
     return data

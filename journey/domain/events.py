@@ -6,11 +6,11 @@ spells event names with dashes (`production-ready`), Temporal with underscores.
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ValidationError
 
+from journey.domain.bounds import Day, DayCount, Money, Notes, Ratio, Reason, Reference, Seats, Tier
 from journey.domain.enums import EngagementModel, Health, Segment
 from journey.domain.errors import PayloadError, describe_validation_error
 from journey.domain.models import Strict
@@ -19,11 +19,11 @@ from journey.domain.models import Strict
 class EventPayload(BaseModel):
     model_config = Strict
 
-    on: date | None = None
+    on: Day | None = None
 
 
 class KickoffHeld(EventPayload):
-    check_in_cadence_days: int | None = Field(default=None, ge=1, le=365)
+    check_in_cadence_days: DayCount | None = None
 
 
 class ProductionReady(EventPayload):
@@ -36,33 +36,33 @@ class OnboardingComplete(EventPayload):
 
 class SetHealth(EventPayload):
     color: Health
-    reason: str = Field(min_length=1, max_length=2000)
-    expires_days: int | None = Field(default=None, ge=1, le=365)
+    reason: Reason
+    expires_days: DayCount | None = None
 
 
 class TouchpointDone(EventPayload):
-    touchpoint: str = Field(min_length=1)
-    notes: str | None = None
+    touchpoint: Reference
+    notes: Notes | None = None
 
 
 class RenewalClosed(EventPayload):
     outcome: Literal["renewed", "churned"]
-    renewal_date: date | None = None
-    seats: int | None = Field(default=None, gt=0)
-    arr: float | None = Field(default=None, ge=0)
+    renewal_date: Day | None = None
+    seats: Seats | None = None
+    arr: Money | None = None
 
 
 class ContractChanged(EventPayload):
-    seats: int | None = Field(default=None, gt=0)
-    arr: float | None = Field(default=None, ge=0)
+    seats: Seats | None = None
+    arr: Money | None = None
     segment: Segment | None = None
-    tier: int | None = Field(default=None, ge=1, le=3)
+    tier: Tier | None = None
     model: EngagementModel | None = None
-    renewal: date | None = None
+    renewal: Day | None = None
 
 
 class Offboard(EventPayload):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Reason
 
 
 EVENT_PAYLOADS: dict[str, type[EventPayload]] = {
@@ -91,20 +91,35 @@ def parse_event(event: str, data: object) -> EventPayload:
     if model is None:
         known = ", ".join(event_name_for_cli(name) for name in EVENT_PAYLOADS)
         raise PayloadError(f"unknown event {event_name_for_cli(event)!r}; known events: {known}")
+    return _validated(event, model, data)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(name: str, model: type[M], data: object) -> M:
     if not isinstance(data, dict):
-        raise PayloadError(f"{event}: the payload must be a JSON object, not {type(data).__name__}")
+        raise PayloadError(f"{name}: the payload must be a JSON object, not {type(data).__name__}")
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise PayloadError(f"{event}: {describe_validation_error(err)}") from None
+        raise PayloadError(f"{name}: {describe_validation_error(err)}") from None
 
 
 class MetricsUpdate(BaseModel):
     """The `metrics` update, from the health sweep: the account's latest measures and, if
-    the score says so, a color."""
+    the score says so, a color. Bounded like the event payloads; the journey's validator
+    checks `on` against its today."""
 
-    on: date | None = None
-    utilization: float | None = None
-    consumption: float | None = None
+    model_config = Strict
+
+    on: Day | None = None
+    utilization: Ratio | None = None
+    consumption: Ratio | None = None
     color: Health | None = None
-    reason: str | None = None
+    reason: Reason | None = None
+
+
+def parse_metrics(data: object) -> MetricsUpdate:
+    """The `metrics` update's payload, checked as `parse_event` checks an event's."""
+    return _validated("metrics", MetricsUpdate, data)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from journey.domain.bounds import Day, Name, Reference, UserCount
 
 
 class UsageRow(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    account: str = Field(min_length=1)
-    date: date
+    account: Reference
+    date: Day
     # mau before dau: fields validate in order, so dau's check can see mau and the
     # problem is reported on field 'dau' rather than on the whole row.
-    mau: int = Field(ge=0)
-    dau: int = Field(ge=0)
+    mau: UserCount
+    dau: UserCount
 
     @field_validator("dau")
     @classmethod
@@ -31,7 +31,7 @@ class NpsRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    account: str = Field(min_length=1)
-    date: date
+    account: Reference
+    date: Day
     score: int = Field(ge=0, le=10)
-    respondent: str | None = Field(default=None, min_length=1, max_length=200)
+    respondent: Name | None = None

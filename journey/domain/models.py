@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from journey.domain.bounds import MAX_CONTACTS, Day, Email, Money, Name, Seats, Tier
 from journey.domain.enums import (
     DEFAULT_MODEL_BY_SEGMENT,
     ContactRole,
@@ -30,36 +31,39 @@ Strict = ConfigDict(extra="forbid", use_enum_values=False)
 class Contact(BaseModel):
     model_config = Strict
 
-    name: str = Field(min_length=1)
-    email: str | None = None
+    name: Name
+    email: Email | None = None
     role: ContactRole
 
 
 class Account(BaseModel):
-    """One customer account, as enrolled (accounts CSV columns are these field names)."""
+    """One customer account, as enrolled (accounts CSV columns are these field names).
+
+    Every field is bounded (`journey.domain.bounds`): the same rules check a CSV row, the
+    `enroll` options and a journey's start input."""
 
     model_config = Strict
 
     id: str
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     segment: Segment
-    tier: int = Field(ge=1, le=3)
-    seats: int = Field(gt=0)
-    arr: float = Field(ge=0)
-    signed: date
-    renewal: date
-    ta: str = Field(min_length=1)
-    ae: str = Field(min_length=1)
+    tier: Tier
+    seats: Seats
+    arr: Money
+    signed: Day
+    renewal: Day
+    ta: Name
+    ae: Name
     model: EngagementModel | None = None
     deployment: Deployment = Deployment.cloud
-    production_ready: date | None = None
-    onboarding_complete: date | None = None
-    contacts: list[Contact] = Field(default_factory=list)
+    production_ready: Day | None = None
+    onboarding_complete: Day | None = None
+    contacts: list[Contact] = Field(default_factory=list, max_length=MAX_CONTACTS)
 
     @field_validator("id")
     @classmethod
     def _slug(cls, value: str) -> str:
-        if not ACCOUNT_ID_PATTERN.match(value):
+        if not ACCOUNT_ID_PATTERN.fullmatch(value):
             raise ValueError(
                 "must be a slug: lowercase letters, digits and dashes, 1-63 characters, "
                 "not starting or ending with a dash"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from journey.domain.bounds import MAX_DATE
+from journey.domain.calendar import add_months
 from journey.domain.engine.state import JourneyState
 from journey.domain.enums import Stage
 from journey.domain.errors import InvalidEvent
@@ -39,6 +41,10 @@ def check_event(s: JourneyState, lifecycle: Lifecycle, event: str, payload: Even
             raise InvalidEvent(
                 f"field 'renewal_date': {payload.renewal_date} must be after the current renewal date {s.account.renewal}"
             )
+    if isinstance(payload, RenewalClosed) and payload.outcome == "renewed" and payload.renewal_date is None:
+        # The next term's input must fit the account's bounds as this one's did.
+        if add_months(s.account.renewal, 12) > MAX_DATE:
+            raise InvalidEvent(f"field 'renewal_date': required, as a year after {s.account.renewal} is after {MAX_DATE}")
     if isinstance(payload, ContractChanged):
         if payload.model_dump(exclude={"on"}, exclude_none=True) == {}:
             raise InvalidEvent("contract_changed needs at least one of seats, arr, segment, tier, model, renewal")
