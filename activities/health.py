@@ -2,7 +2,9 @@
 
 Workflows cannot send updates to other workflows, so the sending happens here, with the
 worker's own Temporal client: a bounded number of `metrics` updates at a time, with a
-heartbeat that records who has been told, so a retried attempt tells only the rest.
+heartbeat that records who has been told, so a retried attempt tells only the rest. The
+last attempt reports the journeys it could not tell instead of failing, so the sweep's
+counts say who was told and who was not.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.messages import HealthChange, HealthPlan, HealthSweepInput, HealthUpdateBatch, HealthUpdateReport
+from activities.retries import last_attempt
 from journey.config import health_config_path
 from journey.domain import names
 from journey.domain.events import MetricsUpdate
@@ -32,7 +35,9 @@ log = logging.getLogger(__name__)
 MAX_CHANGES_PER_PLAN = 2_000
 # Reasons are for people; a long list is cut in the update (the score keeps them all).
 MAX_REASON_CHARS = 300
-UPDATE_TIMEOUT = timedelta(minutes=2)
+# A journey answers its update in well under a second (it never waits for a receiver); one
+# silent this long is stuck or its worker overloaded, and is retried or reported failed.
+UPDATE_TIMEOUT = timedelta(seconds=30)
 HEARTBEAT_EVERY = 5.0
 
 
@@ -75,7 +80,7 @@ class HealthActivities:
         details = activity.info().heartbeat_details
         told: set[str] = set(details[0]) if details else set()
         report = HealthUpdateReport(sent=len(told))
-        errors: list[str] = []
+        errors: dict[str, str] = {}
         limit = asyncio.Semaphore(self.concurrency)
 
         async def tell(change: HealthChange) -> None:
@@ -91,10 +96,10 @@ class HealthActivities:
                     if err.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
                         report.skipped.append(change.account)
                         return
-                    errors.append(f"{change.account}: {err}")
+                    errors[change.account] = str(err)
                     return
                 except Exception as err:  # timeouts, a busy server: retried by Temporal
-                    errors.append(f"{change.account}: {type(err).__name__}: {err}")
+                    errors[change.account] = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
                     return
             told.add(change.account)
             report.sent += 1
@@ -107,7 +112,12 @@ class HealthActivities:
             beating.cancel()
         activity.heartbeat(sorted(told))
         if errors:
-            raise ApplicationError(f"{len(errors)} health update(s) failed, e.g. {errors[0]}")
+            first = next(iter(errors.items()))
+            if last_attempt() is None:
+                raise ApplicationError(f"{len(errors)} health update(s) failed, e.g. {first[0]}: {first[1]}")
+            for account, error in sorted(errors.items()):
+                log.warning("health update for %s not delivered: %s", account, error)
+            report.failed = sorted(errors)
         return report
 
     async def _send(self, change: HealthChange) -> None:

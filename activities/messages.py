@@ -99,3 +99,4 @@ class HealthUpdateBatch(BaseModel):
 class HealthUpdateReport(BaseModel):
     sent: int = 0
     skipped: list[str] = Field(default_factory=list, description="no running journey, or it refused the update")
+    failed: list[str] = Field(default_factory=list, description="not told on the last attempt (timed out, server busy)")

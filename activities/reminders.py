@@ -9,6 +9,7 @@ from pathlib import Path
 from temporalio import activity
 
 from activities.messages import ReminderReport, ReminderSweepInput
+from activities.retries import last_attempt
 from journey.config import playbooks_dir
 from journey.delivery.outbox import OutboxSender
 from journey.domain import names
@@ -50,7 +51,9 @@ class ReminderActivities:
         # With the claimed ones: a row an earlier attempt died sending is sent now (never
         # handed over) or marked in doubt (handed over, no answer recorded).
         queued = self.store.pending_deliveries(key_suffixes=(REMINDER_SUFFIX, ESCALATION_SUFFIX), include_claimed=True)
-        sent = self.sender.deliver([row.key for row in queued], heartbeat=activity.heartbeat)
+        # On the sweep's last attempt what still fails is marked failed, not the sweep.
+        limit = last_attempt(self.sender.settings.delivery_attempts)
+        sent = self.sender.deliver([row.key for row in queued], heartbeat=activity.heartbeat, last_attempt=limit)
         report.sent, report.skipped, report.simulated, report.in_doubt = sent.sent, sent.skipped, sent.simulated, sent.in_doubt
         log.info("reminder sweep for %s: %s", today, report.model_dump_json())
         return report

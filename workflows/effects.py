@@ -1,7 +1,16 @@
-"""Writing a batch of effects from a workflow: the store first, then its automated touches."""
+"""Writing a batch of effects from a workflow: the store first, then its automated touches.
+
+The touches go out after the batch is written, through an activity the workflow starts
+and does not wait for (`Sends`): whatever the receivers do, the workflow's next step, and
+the update that caused the batch, go on as soon as the effects are recorded. The workflow
+waits for the sends still out only before it continues as new or ends. A send that still
+fails when its retries run out leaves its rows `failed` (see journey.delivery.outbox) and
+never fails the workflow.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -21,17 +30,48 @@ REPORT_ACTIVITY_PATCH = "value-report-activity"
 REPORT_TIMEOUT = timedelta(minutes=2)
 REPORT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=2), maximum_attempts=5)
 
+# Sends started without waiting for them, so no update waits for a receiver. Journeys
+# recorded before awaited each send inside the step that wrote it.
+SEND_AFTER_PATCH = "deliveries-not-awaited"
+
 STORE_TIMEOUT = timedelta(seconds=30)
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+# For a receiver that is down or says "later": backoff from 5 s doubling to 10 min, 50
+# attempts, about 7 hours in all, so an outage of some hours costs no touch. The last
+# attempt marks what still fails `failed` (DeliverySettings.delivery_attempts lowers the
+# count on a worker); a rejection is `failed` at its first attempt.
 DELIVERY_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=5),
     maximum_interval=timedelta(minutes=10),
     maximum_attempts=50,
 )
+DELIVERY_TIMEOUT = timedelta(minutes=2)
+# A worker that dies mid-batch is noticed in seconds, not at the batch timeout.
+DELIVERY_HEARTBEAT = timedelta(seconds=10)
 
 
-async def apply_effects_batch(effects: Effects) -> None:
-    """Write one batch of effects, then send its automated touches."""
+class Sends:
+    """The sends a workflow started and that have not ended yet."""
+
+    def __init__(self) -> None:
+        self._open: set[asyncio.Task[None]] = set()
+
+    @property
+    def idle(self) -> bool:
+        return not self._open
+
+    def start(self, batch: DeliveryBatch, summary: str) -> None:
+        task = asyncio.create_task(_deliver(batch, summary))
+        self._open.add(task)
+        task.add_done_callback(self._open.discard)
+
+    async def settled(self) -> None:
+        """Wait until every send started has ended (each within DELIVERY_RETRY)."""
+        await workflow.wait_condition(lambda: self.idle)
+
+
+async def apply_effects_batch(effects: Effects, sends: Sends) -> None:
+    """Write one batch of effects, then start sending its automated touches."""
     if effects.empty():
         return
     await workflow.execute_local_activity_method(
@@ -45,15 +85,28 @@ async def apply_effects_batch(effects: Effects) -> None:
         if task.touchpoint in REPORT_TOUCHPOINTS and workflow.patched(REPORT_ACTIVITY_PATCH):
             await _attach_report(ReportRequest(account=task.account, task_key=task.key, touchpoint=task.touchpoint, on=task.due))
     if effects.deliveries:
+        batch = DeliveryBatch(keys=[d.key for d in effects.deliveries])
+        summary = ", ".join(sorted({d.touchpoint for d in effects.deliveries}))
+        if workflow.patched(SEND_AFTER_PATCH):
+            sends.start(batch, summary)
+        else:
+            await _deliver(batch, summary)
+
+
+async def _deliver(batch: DeliveryBatch, summary: str) -> None:
+    try:
         await workflow.execute_activity_method(
             DeliveryActivities.send_deliveries,
-            DeliveryBatch(keys=[d.key for d in effects.deliveries]),
-            start_to_close_timeout=timedelta(minutes=2),
-            # A worker that dies mid-batch is noticed in seconds, not at the batch timeout.
-            heartbeat_timeout=timedelta(seconds=10),
+            batch,
+            start_to_close_timeout=DELIVERY_TIMEOUT,
+            heartbeat_timeout=DELIVERY_HEARTBEAT,
             retry_policy=DELIVERY_RETRY,
-            summary=", ".join(sorted({d.touchpoint for d in effects.deliveries})),
+            summary=summary,
         )
+    except ActivityError as err:
+        # Only when the last attempt itself broke off (its worker died): its rows keep the
+        # status they had (`journey deliveries` lists them); the journey goes on.
+        workflow.logger.warning("deliveries %s not settled: %s", summary, err.cause)
 
 
 async def _attach_report(request: ReportRequest) -> None:

@@ -62,19 +62,24 @@ class HealthSweep:
                     start_to_close_timeout=timedelta(minutes=30),
                     # A worker that dies mid-batch is noticed in seconds; the retry tells the rest.
                     heartbeat_timeout=timedelta(seconds=30),
+                    # Three attempts of at most UPDATE_TIMEOUT each: a journey that does not
+                    # answer costs the sweep about two minutes, not the night.
                     retry_policy=RetryPolicy(
                         initial_interval=timedelta(seconds=10),
                         maximum_interval=timedelta(minutes=2),
-                        maximum_attempts=5,
+                        maximum_attempts=3,
                     ),
                     summary=f"tell {len(batch)} journeys their health",
                 )
             except ActivityError as err:
-                # Tomorrow's sweep finds these accounts changed again and retries them.
+                # Only when the last attempt itself broke off (its worker died): who was told
+                # is unknown, so none counts as told. Tomorrow's sweep finds those not told
+                # changed again and retries them.
                 workflow.logger.warning("health updates failed for %d journeys: %s", len(batch), err.cause)
                 report.failed += len(batch)
                 continue
             sent += result.sent
             report.sent += result.sent
             report.skipped += len(result.skipped)
+            report.failed += len(result.failed)
         return sent

@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from journey.domain.events import TouchpointDone
     from journey.domain.remediation import Remediation
     from workflows.clock import business_today, until
-    from workflows.effects import apply_effects_batch
+    from workflows.effects import Sends, apply_effects_batch
     from workflows.messages import Promotion, RemediationInput, RemediationOutcome
 
 
@@ -29,6 +29,7 @@ class RedAccountRemediation:
         self.remediation = Remediation(request)
         self.promotion: Promotion | None = None
         self.done: list[TouchpointDone] = []
+        self.sends = Sends()
 
     @workflow.signal(name=names.Signal.PROMOTE)
     def promote(self, promotion: Promotion) -> None:
@@ -48,7 +49,7 @@ class RedAccountRemediation:
     @workflow.run
     async def run(self, request: RemediationInput) -> RemediationOutcome:
         remediation = self.remediation
-        await apply_effects_batch(remediation.open())
+        await apply_effects_batch(remediation.open(), self.sends)
         while self.promotion is None:
             wake, summary = remediation.next_wake(self.today())
             try:
@@ -61,10 +62,12 @@ class RedAccountRemediation:
                 pass
             done = [(d.touchpoint, d.on or self.today(), d.notes) for d in self.done]
             self.done.clear()
-            await apply_effects_batch(remediation.catch_up(self.today(), done, promoted=self.promotion is not None))
+            await apply_effects_batch(remediation.catch_up(self.today(), done, promoted=self.promotion is not None), self.sends)
         promotion = self.promotion
         assert promotion is not None, "the loop ends when the account is promoted"
-        await apply_effects_batch(remediation.close(promotion))
+        await apply_effects_batch(remediation.close(promotion), self.sends)
+        # The alert and follow-ups go out on their own; the episode ends once they have.
+        await self.sends.settled()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return RemediationOutcome(
             account=request.account.id,

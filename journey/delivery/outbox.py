@@ -22,6 +22,15 @@ stopped (or the line went quiet) before its answer was recorded. Such a row is m
 doubt is listed by `journey deliveries --in-doubt` for a person to settle). The key
 travels with every message (`Idempotency-Key` and `journey_key` for Slack, the email's Message-ID) so a
 receiver that deduplicates can settle it too.
+
+A send that ends before its handover ends in one of two ways. The receiver rejected the
+message for good (`Rejected`: SMTP 5xx such as 535 login refused, HTTP 4xx other than 408
+and 429): the row is `failed` with the receiver's words at once, never retried. The line
+failed or the receiver said "later" (refused connection, timeout, SMTP 4xx, HTTP 429 or
+5xx): the row is `pending` again and the batch is retried, the other rows of the batch
+still sent meanwhile; on the last attempt the caller allows (`last_attempt`) such a row
+is `failed` instead, with its reason. Both happen before any handover, so neither can
+leave a message delivered twice.
 """
 
 from __future__ import annotations
@@ -34,7 +43,7 @@ from pydantic import BaseModel, Field
 from journey.config import DeliverySettings
 from journey.delivery.slack import SlackWebhook
 from journey.delivery.smtp import SmtpMailer
-from journey.delivery.transport import Message, NotConfigured, Superseded, Transport, Unanswered
+from journey.delivery.transport import Message, NotConfigured, Rejected, Superseded, Transport, Unanswered
 from journey.store import Store
 from journey.store.records import OutboxRecord
 
@@ -51,11 +60,12 @@ class DeliveryReport(BaseModel):
     skipped: int = 0
     simulated: int = 0
     in_doubt: int = Field(default=0, description="handed over, the receiver's answer never recorded; not resent")
+    failed: int = Field(default=0, description="rejected by the receiver, or still failing on the last attempt; not resent")
 
 
 class DeliveryFailed(Exception):
-    """A send failed before its handover (refused, or the line failed): the row is pending
-    again and a later attempt sends it."""
+    """Sends failed before their handover for a reason that may pass (the line failed, the
+    receiver said "later"): those rows are pending again and a later attempt sends them."""
 
 
 class OutboxSender:
@@ -71,10 +81,17 @@ class OutboxSender:
             "email": SmtpMailer(settings),
         }
 
-    def deliver(self, keys: list[str], heartbeat: Callable[[str], None] | None = None) -> DeliveryReport:
+    def deliver(
+        self, keys: list[str], heartbeat: Callable[[str], None] | None = None, *, last_attempt: int | None = None
+    ) -> DeliveryReport:
         """Send the outbox rows with these keys that are still to be sent; `heartbeat` is
-        called with each key before it is sent (the activity's heartbeat)."""
+        called with each key before it is sent (the activity's heartbeat).
+
+        Raises `DeliveryFailed` after trying every key when some failed for a reason that
+        may pass, unless this is the last attempt (`last_attempt`, its number): then those
+        rows are `failed` too and the report counts them."""
         report = DeliveryReport()
+        retry: list[str] = []
         for key in keys:
             if heartbeat is not None:
                 heartbeat(key)
@@ -105,16 +122,31 @@ class OutboxSender:
                 self.store.mark_delivery(key, "failed", str(err), claim=claim)
                 report.skipped += 1
                 continue
+            except Rejected as err:
+                self.store.mark_delivery(key, "failed", str(err), claim=claim)
+                log.warning("delivery %s rejected: %s", key, err)
+                report.failed += 1
+                continue
             except Unanswered as err:
                 self.store.mark_in_doubt(key, f"{IN_DOUBT} ({err})")
                 log.warning("delivery %s in doubt: %s", key, err)
                 report.in_doubt += 1
                 continue
-            except Exception as err:  # refused, or the line failed before the handover: retry the batch
-                self.store.mark_delivery(key, "pending", f"{type(err).__name__}: {err}", claim=claim)
-                raise DeliveryFailed(f"delivery {key} failed: {type(err).__name__}: {err}") from err
+            except Exception as err:  # refused for now, or the line failed before the handover
+                reason = f"{type(err).__name__}: {err}"
+                if last_attempt is not None:
+                    self.store.mark_delivery(key, "failed", f"gave up after {last_attempt} attempts: {reason}", claim=claim)
+                    log.warning("delivery %s failed for good after %d attempts: %s", key, last_attempt, reason)
+                    report.failed += 1
+                else:
+                    self.store.mark_delivery(key, "pending", reason, claim=claim)
+                    retry.append(f"delivery {key} failed: {reason}")
+                continue
             self.store.mark_delivery(key, "sent", claim=claim)
             report.sent += 1
+        if retry:
+            more = f" (and {len(retry) - 1} more)" if len(retry) > 1 else ""
+            raise DeliveryFailed(retry[0] + more)
         return report
 
     def _send(self, row: OutboxRecord, hand_over: Callable[[], None]) -> None:

@@ -6,11 +6,25 @@ import http.client
 import json
 from urllib.parse import urlsplit
 
-from journey.delivery.transport import SEND_TIMEOUT_S, HandOver, Message, NotConfigured, Refused, Unanswered
+from journey.delivery.transport import (
+    SEND_TIMEOUT_S,
+    HandOver,
+    Message,
+    NotConfigured,
+    Refused,
+    Rejected,
+    Unanswered,
+    receiver_said,
+)
+from journey.domain.text import one_line
+from journey.domain.text import slack as slack_text
 
 # How long to wait for Slack's `100 Continue` before sending the body anyway, as RFC 9110
 # asks of a client whose server may not implement it.
 CONTINUE_WAIT_S = 5.0
+# Answers worth another attempt later: the server timed out waiting, or asks to slow down.
+# Every other 4xx (and a redirect) says the webhook will not take this message as sent.
+TRANSIENT_HTTP = frozenset({408, 429})
 
 
 class SlackWebhook:
@@ -24,7 +38,9 @@ class SlackWebhook:
             raise NotConfigured("Slack is not configured (set JOURNEY_SLACK_WEBHOOK_URL)")
         body = json.dumps(
             {
-                "text": f"*{message.subject}*\n{message.body}",
+                # Subject and body are plain text from data: in mrkdwn, `<...>` would make
+                # links and mentions (`<!channel>`), so they are escaped.
+                "text": f"*{slack_text(one_line(message.subject))}*\n{slack_text(message.body)}",
                 "journey_key": message.key,
                 "channel": message.recipient,
             }
@@ -46,24 +62,34 @@ def post_once(url: str, body: bytes, *, key: str, hand_over: HandOver) -> None:
         connection.putheader("Idempotency-Key", key)
         connection.endheaders()
         early = _interim_status(connection)
-        if early is not None and early != http.client.CONTINUE:
-            raise Refused(f"Slack answered HTTP {early} before the message")
+        if early is not None and early[0] != http.client.CONTINUE:
+            raise refusal(early[0], early[1], " before the message")
         hand_over()
         try:
             connection.send(body)
             response = connection.getresponse()
-            response.read()
+            answer = response.read()
         except OSError as err:
             raise Unanswered(f"{type(err).__name__}: {err}") from err
         if response.status >= 300:
-            raise Refused(f"Slack answered HTTP {response.status}")
+            # The receiver answered and did not take it: nothing arrived, whatever comes next.
+            raise refusal(response.status, receiver_said(answer) or response.reason)
     finally:
         connection.close()
 
 
-def _interim_status(connection: http.client.HTTPConnection) -> int | None:
-    """The status of the server's first answer to the request headers; None if it said
-    nothing within CONTINUE_WAIT_S."""
+def refusal(status: int, said: str, when: str = "") -> Refused | Rejected:
+    """The error for an HTTP answer that is not a success: `Refused` (retry later) for
+    408, 429 and 5xx, `Rejected` (give up now) for the rest."""
+    text = f"Slack answered HTTP {status}{when}" + (f": {said}" if said else "")
+    if status in TRANSIENT_HTTP or status >= 500 or status < 300:
+        return Refused(text)
+    return Rejected(text)
+
+
+def _interim_status(connection: http.client.HTTPConnection) -> tuple[int, str] | None:
+    """The status and reason phrase of the server's first answer to the request headers;
+    None if it said nothing within CONTINUE_WAIT_S."""
     sock = connection.sock
     assert sock is not None  # endheaders() connected it
     sock.settimeout(CONTINUE_WAIT_S)
@@ -79,7 +105,7 @@ def _interim_status(connection: http.client.HTTPConnection) -> int | None:
         if status == http.client.CONTINUE:
             while reader.readline(65537) not in (b"\r\n", b"\n", b""):
                 pass  # the interim answer's headers, if any
-        return status
+        return status, (receiver_said(fields[2]) if len(fields) > 2 else "")
     except TimeoutError:
         return None
     finally:

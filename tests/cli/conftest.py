@@ -17,6 +17,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -171,12 +172,19 @@ def _stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A headless dev server on free ports (state on disk) and one `journey worker`."""
-    base = tmp_path_factory.mktemp("stack")
+    with running_stack(tmp_path_factory.mktemp("stack")) as running:
+        yield running
+
+
+@contextmanager
+def running_stack(base: Path, **settings: str) -> Iterator[Stack]:
+    """A dev server and a worker under `base`; `settings` are environment variables for the
+    worker and the CLI (e.g. where deliveries go)."""
     home = base / "home"
     home.mkdir()
     port = free_port()
     address = f"127.0.0.1:{port}"
-    env = _subprocess_env(home, address)
+    env = _subprocess_env(home, address) | settings
     server = start_server(base / "temporal", ip="127.0.0.1", port=port, headless=True)
     worker = None
     try:
