@@ -3,10 +3,14 @@ automated touches, the team's routing, and where the playbooks are."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from journey.domain.errors import InputError
 from journey.domain.team import (
     DEFAULT_MANAGER,
     DEFAULT_RED_ACCOUNTS_CHANNEL,
@@ -19,16 +23,97 @@ from playbooks import DEFAULT_DIR
 HEALTH_CONFIG_FILE = "health.toml"
 
 
+# What journey creates is the user's alone, whatever the umask: the store, the dev
+# server's state and the reports hold customer names, contracts and notes.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def setting(name: str) -> str | None:
+    """An environment setting; set but empty (or only spaces) counts as unset."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
 def journey_home() -> Path:
     """JOURNEY_HOME holds the SQLite database, the dev server's state and reports."""
-    return Path(os.environ.get("JOURNEY_HOME", Path.home() / ".journey")).expanduser()
+    return Path(setting("JOURNEY_HOME") or Path.home() / ".journey").expanduser()
 
 
 def database_url() -> str:
-    url = os.environ.get("JOURNEY_DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{journey_home() / 'journey.db'}"
+    return setting("JOURNEY_DATABASE_URL") or f"sqlite:///{journey_home() / 'journey.db'}"
+
+
+class DatabaseUnreachable(ConnectionError):
+    """The database at JOURNEY_DATABASE_URL did not accept a connection; the message names
+    it (password hidden) and what to check. Raised by the store; here so that the command
+    line can name it without loading the store."""
+
+
+class NotWritable(InputError):
+    """A place journey must write to cannot take the file (the message names it and why)."""
+
+    def __init__(self, path: Path, err: OSError) -> None:
+        super().__init__(f"cannot write to {path}: {err.strerror or err}")
+
+
+def private_dir(path: Path) -> Path:
+    """`path` as a directory, it and any missing parent created 0700; directories that
+    already exist (the current one, a folder the user gave) keep their mode."""
+    missing = []
+    current = path
+    while not current.exists() and current != current.parent:
+        missing.append(current)
+        current = current.parent
+    try:
+        for directory in reversed(missing):
+            try:
+                os.mkdir(directory, PRIVATE_DIR_MODE)
+            except FileExistsError:  # made meanwhile by another process: its mode is its own
+                continue
+            os.chmod(directory, PRIVATE_DIR_MODE)  # mkdir's mode passes through the umask
+        if not path.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "not a directory")
+    except OSError as err:
+        raise NotWritable(path, err) from None
+    return path
+
+
+def create_private_file(path: Path) -> bool:
+    """Create `path` empty and 0600 if it does not exist (its directory made with
+    `private_dir`); True if it was created now. An existing file keeps its mode."""
+    private_dir(path.parent)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return False
+    except OSError as err:
+        raise NotWritable(path, err) from None
+    try:
+        os.fchmod(descriptor, PRIVATE_FILE_MODE)
+    finally:
+        os.close(descriptor)
+    return True
+
+
+def write_private_file(path: Path, data: bytes) -> Path:
+    """Write `path` whole or not at all (a temporary file renamed over it), 0600; its
+    directory is made with `private_dir`."""
+    private_dir(path.parent)
+    temporary = None
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with os.fdopen(descriptor, "wb") as out:
+            os.fchmod(out.fileno(), PRIVATE_FILE_MODE)
+            out.write(data)
+        os.replace(temporary, path)
+    except OSError as err:
+        raise NotWritable(path, err) from None
+    finally:
+        if temporary is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+    return path
 
 
 def playbooks_dir() -> Path:
@@ -68,6 +153,10 @@ class DeliverySettings:
     email_from: str
     email_domain: str
     team: Team
+    # Attempts a delivery gets when the line fails or the receiver says "later" (a rejection
+    # is never retried); None: as many as the sending workflow's retry policy allows
+    # (workflows.effects.DELIVERY_RETRY, about seven hours of backoff).
+    delivery_attempts: int | None = None
 
     @classmethod
     def unconfigured(cls) -> DeliverySettings:
@@ -82,11 +171,35 @@ class DeliverySettings:
         return cls(
             slack_webhook_url=os.environ.get("JOURNEY_SLACK_WEBHOOK_URL") or None,
             smtp_host=os.environ.get("JOURNEY_SMTP_HOST") or None,
-            smtp_port=int(os.environ.get("JOURNEY_SMTP_PORT", "25")),
+            smtp_port=_port_from_env("JOURNEY_SMTP_PORT", 25),
             smtp_user=os.environ.get("JOURNEY_SMTP_USER") or None,
             smtp_password=os.environ.get("JOURNEY_SMTP_PASSWORD") or None,
             smtp_starttls=os.environ.get("JOURNEY_SMTP_STARTTLS", "") in ("1", "true", "yes"),
-            email_from=os.environ.get("JOURNEY_EMAIL_FROM", "journey@localhost"),
-            email_domain=os.environ.get("JOURNEY_EMAIL_DOMAIN", "localhost"),
+            email_from=setting("JOURNEY_EMAIL_FROM") or "journey@localhost",
+            email_domain=setting("JOURNEY_EMAIL_DOMAIN") or "localhost",
             team=team_from_env(),
+            delivery_attempts=_attempts_from_env(),
         )
+
+
+MAX_DELIVERY_ATTEMPTS = 1_000
+
+
+def _attempts_from_env() -> int | None:
+    """JOURNEY_DELIVERY_ATTEMPTS: a whole number from 1 to MAX_DELIVERY_ATTEMPTS, or unset."""
+    text = os.environ.get("JOURNEY_DELIVERY_ATTEMPTS", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DELIVERY_ATTEMPTS:
+        raise InputError(f"JOURNEY_DELIVERY_ATTEMPTS: {text[:40]!r} is not a whole number from 1 to {MAX_DELIVERY_ATTEMPTS}")
+    return int(text)
+
+
+def _port_from_env(name: str, default: int) -> int:
+    """A TCP port from the environment (1 to 65535); unset or empty: `default`."""
+    text = setting(name)
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= 65_535:
+        raise InputError(f"{name}: {text[:40]!r} is not a port number (1 to 65535)")
+    return int(text)

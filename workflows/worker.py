@@ -56,9 +56,12 @@ def build_worker(
     executor: ThreadPoolExecutor | None = None,
     health_config: str | Path | None = None,
     reports_dir: Path | None = None,
+    graceful_shutdown_timeout: timedelta = timedelta(0),
 ) -> Worker:
     """A worker for journeys on `task_queue`; `dry_run` records automated touches without
-    sending; with `reports_dir`, value reviews get the account's report written there."""
+    sending; with `reports_dir`, value reviews get the account's report written there.
+    On shutdown, running activities get `graceful_shutdown_timeout` to finish before they
+    are cancelled."""
     store_activities = StoreActivities(store, playbook_dir, reports_dir)
     sender = OutboxSender(store, settings or DeliverySettings.from_env(), dry_run=dry_run)
     reminders = ReminderActivities(store, sender, playbook_dir)
@@ -83,4 +86,5 @@ def build_worker(
         max_cached_workflows=max_cached_workflows,
         # A journey cached on a worker that died moves to another within seconds.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=5),
+        graceful_shutdown_timeout=graceful_shutdown_timeout,
     )

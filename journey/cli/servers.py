@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ from journey.domain.names import TASK_QUEUE
 # The worker assembly's default, spelled out so `journey --help` does not import it
 # (a test keeps them equal).
 DEFAULT_MAX_CACHED_WORKFLOWS = 1_000
+# On SIGTERM or Ctrl-C, running activities get this long to finish before they are
+# cancelled, and the worker leaves at the latest after SHUTDOWN_LIMIT_S. Leaving with an
+# activity still running is safe: its task times out and is retried elsewhere, and a send
+# cut off before its handover delivered nothing (see journey.delivery.outbox).
+SHUTDOWN_GRACE_S = 3.0
+SHUTDOWN_LIMIT_S = 8.0
 
 
 def server_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,7 +74,10 @@ def server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> None:
 
 async def _run_worker(
     stop: asyncio.Event, *, task_queue: str, max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS
-) -> None:
+) -> bool:
+    """Run a worker until `stop` is set; False if it had to leave activities running."""
+    from datetime import timedelta
+
     from journey.config import reports_dir
     from journey.temporal.client import connect
     from journey.temporal.schedules import ensure_schedules
@@ -76,16 +86,50 @@ async def _run_worker(
     store = open_store()
     client = await connect()
     worker = build_worker(
-        client, store, task_queue=task_queue, reports_dir=reports_dir(), max_cached_workflows=max_cached_workflows
+        client,
+        store,
+        task_queue=task_queue,
+        reports_dir=reports_dir(),
+        max_cached_workflows=max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE_S),
     )
     # The nightly health sweep and the daily task reminders run wherever a worker does.
     created = await ensure_schedules(client, task_queue=task_queue)
     if created:
         click.echo(f"created schedules: {', '.join(created)}")
-    async with worker:
-        click.echo(f"worker polling task queue {task_queue!r}; database {store.engine.url.render_as_string(hide_password=True)}")
-        await stop.wait()
-    store.close()
+    click.echo(f"worker polling task queue {task_queue!r}; database {store.engine.url.render_as_string(hide_password=True)}")
+    finished = await _serve(worker, stop)
+    if finished:
+        store.close()  # else activities may still use it in their threads
+    return finished
+
+
+async def _serve(worker: Any, stop: asyncio.Event) -> bool:
+    """Run `worker` until `stop` is set, then shut it down within SHUTDOWN_LIMIT_S; False
+    if activities were still running then. A fatal error of the worker rises at once."""
+    running = asyncio.create_task(worker.run())
+    stopping = asyncio.create_task(stop.wait())
+    await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if running.done():
+        running.result()
+        return True
+    try:
+        await asyncio.wait_for(asyncio.shield(worker.shutdown()), SHUTDOWN_LIMIT_S)
+    except TimeoutError:
+        return False
+    await running
+    return True
+
+
+def _leave_if_abandoned(finished: bool) -> None:
+    """Leave without joining the activity threads still running after the shutdown limit:
+    the interpreter would otherwise wait for them at exit, however long they take."""
+    if not finished:
+        click.echo("worker stopped; activities still running were left to be retried elsewhere", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -106,15 +150,16 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 def worker(task_queue: str, max_cached_workflows: int) -> None:
     """Run a worker: executes journeys and writes the store. Run several to scale out."""
 
-    async def body() -> None:
+    async def body() -> bool:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        await _run_worker(stop, task_queue=task_queue, max_cached_workflows=max_cached_workflows)
+        return await _run_worker(stop, task_queue=task_queue, max_cached_workflows=max_cached_workflows)
 
     try:
-        run(body())
+        finished = run(body())
     except RuntimeError as err:
         raise Failure(f"worker stopped: {err}") from None
+    _leave_if_abandoned(finished)
     click.echo("worker stopped")
 
 
@@ -130,20 +175,22 @@ def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -
     click.echo(f"Temporal dev server on {ip}:{port} (state in {directory})")
     click.echo(f"Web UI: http://{ip}:{ui_port}/namespaces/default/workflows")
 
-    async def body() -> None:
+    async def body() -> bool:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         worker_task = asyncio.create_task(_run_worker(stop, task_queue=TASK_QUEUE))
         if sample:
             await _enroll_sample()
         click.echo("Press Ctrl-C to stop the worker and the server.")
-        await worker_task
+        return await worker_task
 
+    finished = True
     try:
-        run(body())
+        finished = run(body())
     finally:
         stop_server(process)
         click.echo("server stopped")
+    _leave_if_abandoned(finished)
 
 
 async def _enroll_sample() -> None:

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from journey.config import database_url
+from journey.config import DatabaseUnreachable, create_private_file, database_url
+from journey.domain.errors import InputError
 from journey.store.schema import SCHEMA_REVISION
 
 T = TypeVar("T")
@@ -30,6 +31,16 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 CHUNK = 500
 
 _MIGRATION_LOCK = threading.Lock()
+
+# How long to wait for PostgreSQL to accept a connection before saying it is unreachable.
+PG_CONNECT_TIMEOUT_S = 10
+
+URL_EXAMPLES = "sqlite:///PATH or postgresql+psycopg2://USER@HOST/DATABASE"
+
+
+class BadDatabaseUrl(InputError):
+    """The database URL cannot be used as given (malformed, unknown database or driver,
+    not a database file); the message says what to check, never the password."""
 
 
 def plain(value: Any) -> Any:
@@ -60,17 +71,27 @@ class Database:
     def __init__(
         self, url: str | None = None, *, connect_args: Mapping[str, Any] | None = None
     ) -> None:
-        self.url = sa.make_url(url or database_url())
+        try:
+            self.url = sa.make_url(url or database_url())
+        except sa.exc.ArgumentError:
+            raise BadDatabaseUrl(f"JOURNEY_DATABASE_URL is not a database URL: expected {URL_EXAMPLES}") from None
         self.dialect = self.url.get_backend_name()
         if self.dialect not in ("sqlite", "postgresql"):
-            raise ValueError(f"unsupported database {self.dialect!r}: use sqlite or postgresql")
+            raise BadDatabaseUrl(
+                f"JOURNEY_DATABASE_URL: unsupported database {self.dialect!r}: use sqlite or postgresql ({URL_EXAMPLES})"
+            )
         kwargs: dict[str, Any] = {"connect_args": dict(connect_args or {})}
         if self.dialect == "sqlite":
             _prepare_sqlite(self.url, kwargs)
         else:
             # Drop connections a restarted server or an idle firewall has cut.
             kwargs["pool_pre_ping"] = True
-        self.engine: Engine = sa.create_engine(self.url, **kwargs)
+            if "connect_timeout" not in self.url.query:
+                kwargs["connect_args"].setdefault("connect_timeout", PG_CONNECT_TIMEOUT_S)
+        try:
+            self.engine: Engine = sa.create_engine(self.url, **kwargs)
+        except (sa.exc.ArgumentError, ImportError) as err:  # an unknown driver, or one not installed
+            raise BadDatabaseUrl(f"JOURNEY_DATABASE_URL {self.shown_url()}: {_first_line(err)}") from None
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine)
 
@@ -80,9 +101,25 @@ class Database:
     ) -> Self:
         """A store whose schema is up to date (migrated first if it is behind)."""
         store = cls(url, connect_args=connect_args)
-        if store.revision() != SCHEMA_REVISION:
-            store.migrate()
+        try:
+            if store.revision() != SCHEMA_REVISION:
+                store.migrate()
+        except sa.exc.OperationalError as err:
+            store.close()
+            raise DatabaseUnreachable(
+                f"cannot open the database {store.shown_url()}: {_first_line(err.orig or err)}; "
+                "check JOURNEY_DATABASE_URL and that the database server is running and lets you in"
+            ) from None
+        except sa.exc.DatabaseError as err:  # it answered, and is not a database journey can use
+            store.close()
+            raise BadDatabaseUrl(
+                f"JOURNEY_DATABASE_URL {store.shown_url()}: {_first_line(err.orig or err)}"
+            ) from None
         return store
+
+    def shown_url(self) -> str:
+        """The URL as it may be printed: the password hidden."""
+        return self.url.render_as_string(hide_password=True)
 
     def revision(self) -> str | None:
         """The schema's migration revision (None: a database never migrated)."""
@@ -135,6 +172,11 @@ class Database:
         return sqlite.insert(table)
 
 
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 # --- SQLite setup ------------------------------------------------------------------------
 
 
@@ -147,7 +189,9 @@ def _prepare_sqlite(url: sa.URL, engine_kwargs: dict[str, Any]) -> None:
         engine_kwargs["poolclass"] = sa.StaticPool
         engine_kwargs["connect_args"].setdefault("check_same_thread", False)
     elif not database.startswith("file:"):  # a URI filename is the caller's business
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Created here, before SQLite does, so that it is 0600 in a 0700 directory whatever
+        # the umask; SQLite gives its -wal and -shm files the database file's mode.
+        create_private_file(Path(database))
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 
-from temporalio.client import Client
+from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.envconfig import ClientConfig
+from temporalio.service import RPCError, RPCStatusCode
 
 from journey.temporal.converter import data_converter
 from journey.temporal.errors import Unreachable
 
 DEFAULT_ADDRESS = "localhost:7233"
+_BUSY_HINT = (
+    "is a worker running (`journey worker`) for the journey to answer? The server may also be "
+    "overloaded: retry later"
+)
 
 
 def connect_config() -> dict[str, object]:
@@ -34,6 +39,36 @@ async def connect() -> Client:
             f"cannot reach Temporal at {config.get('target_host')}: {err}. Start it with `journey up` "
             f"(or `journey server`), or set TEMPORAL_ADDRESS."
         ) from None
+
+
+# What to check when Temporal answers a call with this status instead of doing it.
+_RPC_HINTS = {
+    RPCStatusCode.UNAVAILABLE: "is the server running? Start it with `journey up` (or `journey server`), or set TEMPORAL_ADDRESS",
+    RPCStatusCode.DEADLINE_EXCEEDED: _BUSY_HINT,
+    RPCStatusCode.CANCELLED: _BUSY_HINT,
+    RPCStatusCode.RESOURCE_EXHAUSTED: "the server is overloaded or rate-limits this namespace; retry later, or raise its limits",
+    RPCStatusCode.UNAUTHENTICATED: "check TEMPORAL_API_KEY and the TEMPORAL_TLS* settings",
+    RPCStatusCode.PERMISSION_DENIED: "check TEMPORAL_API_KEY, the TEMPORAL_TLS* settings and TEMPORAL_NAMESPACE",
+    RPCStatusCode.NOT_FOUND: "check TEMPORAL_NAMESPACE",
+}
+
+
+def service_failure(err: BaseException) -> str | None:
+    """One line for a call that Temporal did not carry out (it timed out, the server is
+    overloaded, gone or refuses this client), saying what to check; None for any other error."""
+    if isinstance(err, RPCTimeoutOrCancelledError):
+        return f"Temporal at {_address()} did not answer in time ({err}); {_BUSY_HINT}"
+    if isinstance(err, RPCError):
+        hint = _RPC_HINTS.get(err.status, "check the server's log")
+        return f"Temporal at {_address()} answered {err.status.name}: {err.message}; {hint}"
+    return None
+
+
+def _address() -> object:
+    try:
+        return connect_config().get("target_host")
+    except Exception:  # noqa: BLE001 (the address is only a help in a message about another error)
+        return os.environ.get("TEMPORAL_ADDRESS", DEFAULT_ADDRESS)
 
 
 def use_quiet_runtime() -> None:

@@ -10,7 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+from journey.config import create_private_file, private_dir
 from journey.domain.names import SEARCH_ATTRIBUTES
+
+# Files the server creates get 0600, directories 0700.
+PRIVATE_UMASK = 0o077
 
 
 class BinaryNotFound(RuntimeError):
@@ -38,6 +42,16 @@ def search_attribute_flags() -> list[str]:
     return flags
 
 
+# After this many failed or timed-out attempts in a row, the server marks the journey in
+# `TemporalReportedProblems` (what `journey list --stuck` searches): a first failure can be
+# a passing glitch, a second one is a task the code cannot get past.
+STUCK_AFTER_ATTEMPTS = 2
+
+
+def dynamic_config_flags() -> list[str]:
+    return ["--dynamic-config-value", f"system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute={STUCK_AFTER_ATTEMPTS}"]
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on now (for a server of a test or a benchmark)."""
     with socket.socket() as sock:
@@ -59,6 +73,7 @@ def server_command(state_dir: Path, *, ip: str = "127.0.0.1", port: int = 7233, 
         "--log-level",
         "error",
         *search_attribute_flags(),
+        *dynamic_config_flags(),
     ]
     command += ["--headless"] if headless else ["--ui-port", str(ui_port)]
     return command
@@ -71,19 +86,25 @@ def port_open(host: str, port: int) -> bool:
 
 
 def start_server(state_dir: Path, **options: object) -> subprocess.Popen[bytes]:
-    """Start the dev server in the background and wait until it accepts connections."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    """Start the dev server in the background and wait until it accepts connections.
+
+    Its state is the user's alone: `state_dir` is made 0700 where missing, and the server
+    runs with umask 077, so its database (and SQLite's side files) and the log are 0600."""
+    private_dir(state_dir)
     ip = str(options.get("ip", "127.0.0.1"))
     port = int(options.get("port", 7233))  # type: ignore[call-overload]
     if port_open(ip, port):
         raise RuntimeError(f"something is already listening on {ip}:{port}; is a server running? (use --port)")
-    log = open(state_dir / "server.log", "ab")  # noqa: SIM115 (closed when the process ends)
+    log_path = state_dir / "server.log"
+    create_private_file(log_path)
+    log = open(log_path, "ab")  # noqa: SIM115 (closed when the process ends)
     process = subprocess.Popen(
         server_command(state_dir, **options),  # type: ignore[arg-type]
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
         env=os.environ.copy(),
+        umask=PRIVATE_UMASK,
     )
     deadline = time.monotonic() + 60
     while not port_open(ip, port):
