@@ -53,6 +53,7 @@ for command in (
     journeys.list_command,
     journeys.tasks,
     journeys.timeline,
+    journeys.repair,
     playbook.playbook,
     simulate.simulate,
     schedule.schedule,

@@ -1,4 +1,5 @@
-"""Reading journeys: `journey status`, `list`, `tasks`, `timeline`."""
+"""Reading journeys: `journey status`, `list`, `tasks`, `timeline`; and `repair`, for a
+journey whose workflow task keeps failing."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from journey.cli.common import COLORS, MODELS, SEGMENTS, STAGES, connected, echo_json, json_option, open_store, table
+from journey.cli.common import (
+    COLORS,
+    MODELS,
+    SEGMENTS,
+    STAGES,
+    Failure,
+    connected,
+    echo_json,
+    json_option,
+    open_store,
+    table,
+)
 from journey.domain.effects import TASK_STATUSES
 
 if TYPE_CHECKING:
@@ -80,24 +92,30 @@ async def _query_status(client: Any, account: str) -> Any:
 @click.option("--ta", default=None, help="Technical Advisor.")
 @click.option("--all", "include_closed", is_flag=True, help="Include ended journeys.")
 @click.option("--limit", type=click.IntRange(1), default=None)
+@click.option("--stuck", is_flag=True, help="Only running journeys whose workflow task keeps failing, with the failure.")
 @json_option
 def list_command(stage: str | None, segment: str | None, health: str | None, model: str | None,
-                 ta: str | None, include_closed: bool, limit: int | None, as_json: bool) -> None:
+                 ta: str | None, include_closed: bool, limit: int | None, stuck: bool, as_json: bool) -> None:
     """List journeys through Temporal visibility, filtered by stage, segment, health, TA."""
     from journey.temporal.journeys import visibility_query
 
-    query = visibility_query(stage=stage, segment=segment, health=health, ta=ta, model=model, running_only=not include_closed)
-    rows = _list(query, limit)
+    # A journey that has ended cannot be stuck: --stuck looks at running ones only.
+    query = visibility_query(stage=stage, segment=segment, health=health, ta=ta, model=model,
+                             running_only=stuck or not include_closed)
+    rows = _list(query, limit, stuck)
+    columns = ["account", "stage", "health", "segment", "tier", "engagement_model", "ta", "renewal_date"]
     if as_json:
         echo_json(rows)
     else:
-        table(rows, ["account", "stage", "health", "segment", "tier", "engagement_model", "ta", "renewal_date"])
+        table(rows, columns + (["attempts", "since", "failure"] if stuck else []))
 
 
 @connected
-async def _list(client: Any, query: str, limit: int | None) -> list[dict[str, Any]]:
-    from journey.temporal.journeys import list_journeys
+async def _list(client: Any, query: str, limit: int | None, stuck: bool = False) -> list[dict[str, Any]]:
+    from journey.temporal.journeys import list_journeys, stuck_journeys
 
+    if stuck:
+        return await stuck_journeys(client, query, limit)
     return await list_journeys(client, query, limit)
 
 
@@ -149,3 +167,91 @@ def timeline(account: str, kind: str | None, as_json: bool) -> None:
             detail = row.get("detail") or {}
             extra = ", ".join(f"{k}={v}" for k, v in detail.items() if k not in ("playbook_version",))
             click.echo(f"{row['at']}  {row['kind']:<11} {row['name']:<22} {extra}")
+
+
+@click.command()
+@click.argument("account")
+@click.option("--yes", "assume_yes", is_flag=True, help="Reset without asking.")
+@click.option("--wait", type=click.FloatRange(0), default=10.0, show_default=True,
+              help="Seconds to watch the reset journey for a workflow task that completes.")
+@json_option
+def repair(account: str, assume_yes: bool, wait: float, as_json: bool) -> None:
+    """Find ACCOUNT's workflow task that keeps failing, show the failure, and reset the
+    journey to its last good point (Temporal's reset).
+
+    Fix the cause first (a worker with the corrected code or files); an update whose
+    payload the code cannot process is dropped by the reset. The new run replays the
+    journey up to the last workflow task that completed and goes on from there under the
+    same workflow id. A journey that is not stuck is left alone.
+    """
+    diagnosis = _diagnose(account)
+    document: dict[str, Any] = {
+        "account": account, "workflow_id": diagnosis.workflow_id, "run_id": diagnosis.run_id,
+        "status": diagnosis.status, "stuck": diagnosis.failure is not None, "failure": None, "reset": None,
+    }
+    failure = diagnosis.failure
+    if failure is None:
+        if as_json:
+            echo_json(document)
+        elif diagnosis.status == "running":
+            click.echo(f"{diagnosis.workflow_id} is healthy: its workflow tasks complete; nothing to repair")
+        else:
+            click.echo(f"{diagnosis.workflow_id} is not running ({diagnosis.status}); nothing to repair")
+        return
+    document["failure"] = failure.document()
+    _show_failure(failure, to_stderr=as_json)
+    if not assume_yes:
+        click.confirm(f"Reset {failure.workflow_id} to event {failure.reset_event_id}?", abort=True, err=True)
+    reset = _reset(failure, wait)
+    if reset is None:
+        if as_json:
+            echo_json(document)
+        else:
+            click.echo(f"{failure.workflow_id} is no longer stuck (it got past the task, or someone reset it); nothing reset")
+        return
+    outcome, new_run, again = reset
+    document["reset"] = {"run_id": new_run, "event_id": failure.reset_event_id, "outcome": outcome,
+                         "failure": again.document() if again else None}
+    if as_json:
+        echo_json(document)
+    if again is not None:
+        raise Failure(f"{failure.workflow_id} was reset (new run {new_run}) but fails again: {again.summary()}. "
+                      f"The cause is not fixed yet; fix it and run `journey repair {account}` again")
+    if not as_json:
+        done = ("its workflow task completed" if outcome == "progressing"
+                else f"no worker has run it within {wait:g} s; it goes on once one does")
+        click.echo(f"reset {failure.workflow_id} to event {failure.reset_event_id}: new run {new_run}; {done}")
+
+
+def _show_failure(failure: Any, to_stderr: bool) -> None:
+    from journey.temporal.repair import describe_reset_point
+
+    for line in (
+        f"{failure.workflow_id} (run {failure.run_id}) is stuck: {failure.summary()}",
+        *([f"  cause: {failure.cause}"] if failure.cause else []),
+        f"  last good point: {describe_reset_point(failure)}",
+        "  A reset starts a new run from there; the failing task, and any update waiting on it, are dropped.",
+    ):
+        click.echo(line, err=to_stderr)
+
+
+@connected
+async def _diagnose(client: Any, account: str) -> Any:
+    from journey.temporal.journeys import journey_diagnosis
+
+    return await journey_diagnosis(client, account)
+
+
+@connected
+async def _reset(client: Any, failure: Any, wait: float) -> tuple[str, str, Any] | None:
+    """Reset and watch the new run; None when the run is no longer the stuck one (time
+    passed at the prompt), so that a journey that went on is never sent back."""
+    from journey.temporal.repair import await_progress, diagnose, reset_to_last_good_point
+
+    now = await diagnose(client, failure.workflow_id)
+    if now.failure is None or now.run_id != failure.run_id:
+        return None
+    reason = f"journey repair: {failure.summary()}"
+    new_run = await reset_to_last_good_point(client, failure, reason)
+    outcome, again = await await_progress(client, failure.workflow_id, new_run, failure.reset_event_id, wait)
+    return outcome, new_run, again

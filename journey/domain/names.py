@@ -104,6 +104,11 @@ SEARCH_ATTRIBUTES: Final[dict[str, SearchAttributeType]] = {
     SearchAttribute.RENEWAL: "Datetime",
 }
 
+# Temporal's own search attribute (server 1.30+) on a running execution whose workflow
+# task keeps failing or timing out, and the values that say so.
+REPORTED_PROBLEMS: Final = "TemporalReportedProblems"
+WORKFLOW_TASK_PROBLEMS: Final = ("category=WorkflowTaskFailed", "category=WorkflowTaskTimedOut")
+
 JOURNEY_ID_PREFIX: Final = "journey-"
 
 

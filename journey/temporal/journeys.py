@@ -13,7 +13,13 @@ from datetime import date
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -23,8 +29,15 @@ from journey.domain.errors import InputError, NotFound
 from journey.domain.events import event_name_for_cli
 from journey.domain.models import Account, JourneyStatus
 from journey.domain.team import DEFAULT_TEAM, Team
+from journey.domain.text import code, markdown
+from journey.temporal.errors import JourneyUnavailable
+from journey.temporal.repair import Diagnosis, JourneyStuck, diagnose, reported_problems_clause
 from workflows import search_attributes as sa
 from workflows.messages import JourneyInput
+
+# How long an event's update may take to be answered; a healthy journey answers in well
+# under a second.
+UPDATE_ANSWER_TIMEOUT_S = 30.0
 
 
 class JourneyNotFound(NotFound):
@@ -42,14 +55,15 @@ class EnrollReport:
 
 
 def static_summary(account: Account) -> str:
-    return f"{account.name} · {account.segment.value} · tier {account.tier} · {account.engagement_model.value}"
+    """The Web UI's one-line summary (markdown: the name is escaped)."""
+    return f"{markdown(account.name)} · {account.segment.value} · tier {account.tier} · {account.engagement_model.value}"
 
 
 def static_details(account: Account) -> str:
     """The enrollment facts the summary (name, segment, tier, model) does not already show."""
     return (
-        f"`{account.id}` · {account.seats} seats · ARR {account.arr:,.0f} · {account.deployment.value}\n\n"
-        f"Signed {account.signed} · renewal {account.renewal} · TA {account.ta} · AE {account.ae}"
+        f"{code(account.id)} · {account.seats} seats · ARR {account.arr:,.0f} · {account.deployment.value}\n\n"
+        f"Signed {account.signed} · renewal {account.renewal} · TA {markdown(account.ta)} · AE {markdown(account.ae)}"
     )
 
 
@@ -119,21 +133,61 @@ async def enroll_many(
 async def send_event(client: Client, account_id: str, event: str, data: dict[str, Any]) -> JourneyStatus:
     handle = client.get_workflow_handle(names.journey_workflow_id(account_id))
     try:
-        return await handle.execute_update(event, data, result_type=JourneyStatus)
+        # Without a worker the server holds an update for ever: the caller hears why instead.
+        return await asyncio.wait_for(
+            handle.execute_update(event, data, result_type=JourneyStatus), UPDATE_ANSWER_TIMEOUT_S
+        )
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # the SDK's word for the same, once cancelled
+        raise JourneyUnavailable(
+            f"{handle.id} did not answer {event_name_for_cli(event)} within {UPDATE_ANSWER_TIMEOUT_S:g} s: is a worker "
+            "running (`journey worker`)? The event may still be applied when one picks it up"
+        ) from None
     except WorkflowUpdateFailedError as err:
         cause = err.cause
         message = getattr(cause, "message", None) or str(cause)
         raise EventRejected(f"{account_id}: {event_name_for_cli(event)} rejected: {message}") from None
     except RPCError as err:
-        raise _not_found(account_id, err) from None
+        raise await _refusal(client, account_id, err) from None
 
 
 async def journey_status(client: Client, account_id: str) -> JourneyStatus:
-    handle = client.get_workflow_handle(names.journey_workflow_id(account_id))
+    """The journey's `status` query. `JourneyStuck` (with the failure) when its workflow
+    task keeps failing, `JourneyUnavailable` when it cannot answer otherwise."""
+    workflow_id = names.journey_workflow_id(account_id)
+    handle = client.get_workflow_handle(workflow_id)
     try:
         return await handle.query(names.Query.STATUS, result_type=JourneyStatus)
     except RPCError as err:
-        raise _not_found(account_id, err) from None
+        raise await _refusal(client, account_id, err) from None
+    except WorkflowQueryFailedError as err:
+        raise JourneyUnavailable(f"{workflow_id} could not answer its status: {err}") from None
+
+
+async def _refusal(client: Client, account_id: str, err: RPCError) -> Exception:
+    """What a refused query or update means. The server refuses both, as a failed
+    precondition, to a run whose workflow task keeps failing: `JourneyStuck` then."""
+    if err.status != RPCStatusCode.NOT_FOUND:
+        diagnosis = await _diagnosis_or_none(client, names.journey_workflow_id(account_id))
+        if diagnosis is not None and diagnosis.failure is not None:
+            return JourneyStuck(diagnosis.failure)
+    return _not_found(account_id, err)
+
+
+async def _diagnosis_or_none(client: Client, workflow_id: str) -> Diagnosis | None:
+    try:
+        return await diagnose(client, workflow_id)
+    except RPCError:
+        return None
+
+
+async def journey_diagnosis(client: Client, account_id: str) -> Diagnosis:
+    """The journey's current run and, when its workflow task keeps failing, the failure."""
+    try:
+        return await diagnose(client, names.journey_workflow_id(account_id))
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise JourneyNotFound(f"no journey for account {account_id!r}") from None
+        raise
 
 
 def _not_found(account_id: str, err: RPCError) -> Exception:
@@ -186,3 +240,33 @@ async def list_journeys(client: Client, query: str, limit: int | None = None) ->
         )
     rows.sort(key=lambda r: r["account"])
     return rows
+
+
+async def stuck_journeys(
+    client: Client, query: str, limit: int | None = None, *, scan: bool = False, concurrency: int = 16
+) -> list[dict[str, Any]]:
+    """The running journeys of `query` whose workflow task keeps failing: `list_journeys`'
+    rows, each with its failure (`TaskFailure.document`). Temporal's reported problems
+    find them (`scan` looks at every journey of `query` instead); each one's description
+    and history confirm it and say what failed."""
+    rows = None
+    if not scan:
+        try:
+            rows = await list_journeys(client, f"{query} AND {reported_problems_clause()}")
+        except RPCError as err:
+            # A server older than 1.30 has no such attribute: look at every journey.
+            if err.status != RPCStatusCode.INVALID_ARGUMENT:
+                raise
+    if rows is None:
+        rows = await list_journeys(client, query)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def failure_of(row: dict[str, Any]) -> dict[str, Any] | None:
+        async with gate:
+            diagnosis = await _diagnosis_or_none(client, row["workflow_id"])
+        if diagnosis is None or diagnosis.failure is None:
+            return None  # it recovered since visibility saw it, or it is gone
+        return {**row, **diagnosis.failure.document()}
+
+    found = [row for row in await asyncio.gather(*(failure_of(row) for row in rows)) if row is not None]
+    return found[:limit] if limit else found
