@@ -31,6 +31,23 @@ from aiosmtpd.controller import Controller
 from journey.delivery.smtp import message_id
 
 
+class LocalWebhook:
+    """An HTTP server on a free local port at `url`, serving `handler` in threads."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @dataclass
 class Received:
     key: str
@@ -146,18 +163,15 @@ class SlackRecorder(_Recorder):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.webhook = LocalWebhook(Handler)
+        self.url = self.webhook.url
 
     def __enter__(self) -> SlackRecorder:
-        self._thread.start()
+        self.webhook.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.webhook.stop()
 
 
 class SmtpRecorder(_Recorder):

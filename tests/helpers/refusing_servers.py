@@ -10,11 +10,13 @@ A receiver that is simply down is a port nobody listens on (`journey.temporal.de
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+
+from tests.helpers.local_servers import LocalWebhook
 
 LOGIN_REFUSED = "535 5.7.8 Authentication credentials invalid"
 
@@ -88,15 +90,12 @@ class AnsweringWebhook(_Counter):
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.webhook = LocalWebhook(Handler)
+        self.url = self.webhook.url
 
     def __enter__(self) -> AnsweringWebhook:
-        self._thread.start()
+        self.webhook.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.webhook.stop()
