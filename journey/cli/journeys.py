@@ -21,6 +21,7 @@ from journey.cli.common import (
     table,
 )
 from journey.domain.effects import TASK_STATUSES
+from journey.domain.errors import NotFound
 
 if TYPE_CHECKING:
     from journey.store.records import Record
@@ -156,6 +157,8 @@ def timeline(account: str, kind: str | None, as_json: bool) -> None:
     store = open_store()
     try:
         rows = [_plain(r) for r in store.timeline(account)]
+        if not rows and store.find_account(account) is None:
+            raise NotFound(f"no account {account!r} in the store (enroll it first, or check the id)")
     finally:
         store.close()
     if kind:

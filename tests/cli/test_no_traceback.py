@@ -117,7 +117,9 @@ def test_bad_data_json(journey: Journey) -> None:
     assert_one_clear_line(journey("event", "acme", "kickoff-held", "--data", "{not json"), 2, "--data")
 
 
-@pytest.mark.parametrize("command", [["report", "nosuch"], ["usage", "record", "nosuch", "--dau", "1", "--mau", "2"]])
+@pytest.mark.parametrize(
+    "command", [["report", "nosuch"], ["usage", "record", "nosuch", "--dau", "1", "--mau", "2"], ["timeline", "nosuch"]]
+)
 def test_an_unknown_account(journey: Journey, home: Path, command: list[str]) -> None:
     with_account(home)
     assert_one_clear_line(journey(*command), 2, "nosuch")
