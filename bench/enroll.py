@@ -33,6 +33,13 @@ stdout line is one JSON object with the figures.
    each has run its first task (project: written its 'enrolled' timeline row; bare: its
    RespondWorkflowTaskCompleted calls, then every run confirmed with describe()), its
    work stops changing and the RSS settles. rss_ratio = project RSS / bare RSS, after.
+   A third side, bare-commands, tells the SDK's own cost of a journey's commands from the
+   project's: M runs of `BareJourneyCommands`, started as journeys are (input of the same
+   size, the seven search attributes, summary and details), whose first task issues what
+   one placed journey's first task issued (read from its history: the local activities
+   with payloads of the same sizes, the search attributes upserted, details of the same
+   length, the timer), run by a stock worker importing only temporalio.
+   rss_ratio_same_commands = project RSS / bare-commands RSS (informational).
    kib_per_journey = (rss_after - rss_before) / M / 1024, for each. The children's
    clients publish the SDK's metrics (Prometheus, a free port); the cache size reported
    is the `temporal_sticky_cache_size` gauge read from there.
