@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,9 +97,10 @@ def create_private_file(path: Path) -> bool:
     return True
 
 
-def write_private_file(path: Path, data: bytes) -> Path:
+def write_private_file(path: Path, data: bytes, *, before_rename: Callable[[], None] | None = None) -> Path:
     """Write `path` whole or not at all (a temporary file renamed over it), 0600; its
-    directory is made with `private_dir`."""
+    directory is made with `private_dir`. `before_rename` is called once the data is
+    written and before it becomes `path` (an exception from it leaves `path` as it was)."""
     private_dir(path.parent)
     temporary = None
     try:
@@ -106,6 +108,8 @@ def write_private_file(path: Path, data: bytes) -> Path:
         with os.fdopen(descriptor, "wb") as out:
             os.fchmod(out.fileno(), PRIVATE_FILE_MODE)
             out.write(data)
+        if before_rename is not None:
+            before_rename()
         os.replace(temporary, path)
     except OSError as err:
         raise NotWritable(path, err) from None
@@ -157,6 +161,28 @@ class DeliverySettings:
     # is never retried); None: as many as the sending workflow's retry policy allows
     # (workflows.effects.DELIVERY_RETRY, about seven hours of backoff).
     delivery_attempts: int | None = None
+    # JOURNEY_OUTBOX_DIR: every automated touch is written there as a file (email `.eml`,
+    # Slack `.json`) instead of going to Slack or SMTP.
+    outbox_dir: Path | None = None
+
+    def channels(self) -> list[str]:
+        """The channels automated touches can go through, in words (empty: none at all)."""
+        if self.outbox_dir is not None:
+            return [f"files in {self.outbox_dir}"]
+        return [name for name, ready in (("Slack", self.slack_webhook_url), ("email", self.smtp_host)) if ready]
+
+    def missing_channels(self) -> list[str]:
+        """The message channels whose touches can go nowhere (each with what to set)."""
+        if self.outbox_dir is not None:
+            return []
+        return [
+            f"{name} (set {variable})"
+            for name, variable, ready in (
+                ("Slack", "JOURNEY_SLACK_WEBHOOK_URL", self.slack_webhook_url),
+                ("email", "JOURNEY_SMTP_HOST", self.smtp_host),
+            )
+            if not ready
+        ]
 
     @classmethod
     def unconfigured(cls) -> DeliverySettings:
@@ -179,7 +205,14 @@ class DeliverySettings:
             email_domain=setting("JOURNEY_EMAIL_DOMAIN") or "localhost",
             team=team_from_env(),
             delivery_attempts=_attempts_from_env(),
+            outbox_dir=outbox_dir_from_env(),
         )
+
+
+def outbox_dir_from_env() -> Path | None:
+    """JOURNEY_OUTBOX_DIR, `~` expanded; unset or empty: None."""
+    text = setting("JOURNEY_OUTBOX_DIR")
+    return Path(text).expanduser() if text else None
 
 
 MAX_DELIVERY_ATTEMPTS = 1_000

@@ -3,7 +3,9 @@
 A delivery is `unknown` when its whole message went out and the receiver's answer was
 never recorded (see journey.delivery.outbox): it may or may not have arrived, and it is
 never resent automatically. A person checks (the Slack channel, the customer's inbox)
-and settles it: `mark KEY --sent` when it arrived, `resend KEY` when it did not.
+and settles it: `mark KEY --sent` when it arrived, `resend KEY` when it did not. A
+`skipped` row (a customer email with no customer address) has no one to go to: it is
+listed, never sent.
 """
 
 from __future__ import annotations
@@ -92,7 +94,8 @@ def mark_command(keys: tuple[str, ...], outcome: str | None, note: str | None) -
 @deliveries.command(name="resend")
 @click.argument("keys", nargs=-1, required=True)
 def resend_command(keys: tuple[str, ...]) -> None:
-    """Send KEYS again now, through the Slack and SMTP settings of this environment.
+    """Send KEYS again now, through the Slack, SMTP or JOURNEY_OUTBOX_DIR settings of this
+    environment; each resend counts one attempt.
 
     Only rows never confirmed sent (unknown, failed, pending). For one in doubt, check first
     that it did not arrive: a resend of one that did reaches the customer twice."""
@@ -103,14 +106,14 @@ def resend_command(keys: tuple[str, ...]) -> None:
     try:
         _rows_for(store, keys, RESENDABLE, "resent")
         for key in keys:
-            store.mark_delivery(key, "pending", "resend requested")
+            store.requeue_delivery(key, RESENDABLE, "resend requested")
         try:
             report = OutboxSender(store, DeliverySettings.from_env()).deliver(list(keys))
         except DeliveryFailed as err:
             raise Failure(f"{err}; the delivery stays pending") from None
-        failed = [r.key for r in store.deliveries(keys=keys, statuses=["failed"])]
+        failed = store.deliveries(keys=keys, statuses=["failed"])
     finally:
         store.close()
-    click.echo(f"{report.sent} sent" + (f"; not sent (channel not configured): {', '.join(failed)}" if failed else ""))
+    click.echo(f"{report.sent} sent")
     if failed:
-        raise SystemExit(1)
+        raise Failure("not sent: " + "; ".join(f"{row.key}: {row.last_error}" for row in failed))

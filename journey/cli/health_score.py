@@ -1,4 +1,5 @@
-"""`journey health-score`: check and show the health score's definition (playbooks/health.toml)."""
+"""`journey health-score`: check and show the health score's definition (playbooks/health.toml),
+and explain an account's score as the health sweep computed it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import click
 
-from journey.cli.common import echo_json, json_option, table
+from journey.cli.common import echo_json, json_option, open_store, table
 
 file_option = click.option(
     "--file",
@@ -48,6 +49,75 @@ def show_command(path: Path | None, as_json: bool) -> None:
         f"red below; judged when measures worth {colors.min_weight:g} of {config.total_weight():g} have data."
     )
     table(_measure_rows(config), ["measure", "weight", "points", "warning", "stages"])
+
+
+@health_score.command(name="explain")
+@click.argument("account")
+@click.option(
+    "--on",
+    "on",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The score of the last sweep on or before this date (YYYY-MM-DD); default: the latest.",
+)
+@json_option
+def explain_command(account: str, on: Any, as_json: bool) -> None:
+    """Explain ACCOUNT's health score as the sweep computed it: each measure's value, data,
+    weight, points and cap, the total, the color, and what changed since the sweep before."""
+    store = open_store()
+    try:
+        current, previous = store.scores_of(account, on.date() if on is not None else None)
+    finally:
+        store.close()
+    document = current.document(previous)
+    if as_json:
+        echo_json(document)
+        return
+    _print_explanation(current, document)
+
+
+def _print_explanation(current: Any, document: dict[str, Any]) -> None:
+    from journey.domain.health import shown_value
+
+    score = "no score (too little data)" if current.score is None else f"score {current.score}"
+    click.echo(
+        f"{current.account} on {current.on}: {score}, {current.color.value} "
+        f"(health config {current.config_version}, stage {current.stage.value})"
+    )
+    if current.manual is not None:
+        manual = current.manual
+        click.echo(f"Manual color {manual.color.value} until {manual.until}: {manual.reason}")
+    rows = [
+        {
+            "measure": m.measure,
+            "value": shown_value(m),
+            "from": _data_text(m.data),
+            "weight": f"{m.weight:g}",
+            "points": f"{m.points:.1f}" if m.counted else None,
+            "counted": "yes" if m.counted else f"no ({m.note})" if m.note else "no",
+            "cap": m.cap.value if m.cap is not None else None,
+        }
+        for m in current.measures
+    ]
+    table(rows, ["measure", "value", "from", "weight", "points", "counted", "cap"])
+    counted = [m for m in current.measures if m.counted]
+    points, weight = sum(m.points for m in counted), sum(m.weight for m in counted)
+    click.echo(f"Total: {points:.1f} of {weight:g} points counted -> {score}; reason: {current.reason}")
+    previous = document["previous"]
+    if previous is None:
+        click.echo("Previous sweep: none")
+        return
+    shown = "no score" if previous["score"] is None else f"score {previous['score']}"
+    click.echo(f"Previous sweep {previous['on']}: {shown}, {previous['color']}")
+    for change in document["changes"] or ["nothing changed"]:
+        click.echo(f"  {change}")
+
+
+def _data_text(data: dict[str, Any]) -> str:
+    def shown(value: Any) -> str:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+    return ", ".join(f"{key} {shown(value)}" for key, value in data.items() if value is not None and value != []) or "-"
 
 
 def _load(path: Path | None) -> Any:

@@ -30,7 +30,12 @@ failed or the receiver said "later" (refused connection, timeout, SMTP 4xx, HTTP
 5xx): the row is `pending` again and the batch is retried, the other rows of the batch
 still sent meanwhile; on the last attempt the caller allows (`last_attempt`) such a row
 is `failed` instead, with its reason. Both happen before any handover, so neither can
-leave a message delivered twice.
+leave a message delivered twice. Every such end is a warning in the log naming the key
+and the reason.
+
+With JOURNEY_OUTBOX_DIR the transport of both channels writes files
+(`journey.delivery.files`): its handover is the rename that makes a file whole, and a
+rewrite of the same key replaces the file with the same bytes.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, Field
 
 from journey.config import DeliverySettings
+from journey.delivery.files import FileOutbox
 from journey.delivery.slack import SlackWebhook
 from journey.delivery.smtp import SmtpMailer
 from journey.delivery.transport import Message, NotConfigured, Rejected, Superseded, Transport, Unanswered
@@ -76,10 +82,11 @@ class OutboxSender:
         self.store = store
         self.settings = settings
         self.dry_run = dry_run
-        self.transports: dict[str, Transport] = {
-            "slack": SlackWebhook(settings.slack_webhook_url),
-            "email": SmtpMailer(settings),
-        }
+        self.transports: dict[str, Transport]
+        if settings.outbox_dir is not None:
+            self.transports = {channel: FileOutbox(settings, settings.outbox_dir, channel) for channel in ("slack", "email")}
+        else:
+            self.transports = {"slack": SlackWebhook(settings.slack_webhook_url), "email": SmtpMailer(settings)}
 
     def deliver(
         self, keys: list[str], heartbeat: Callable[[str], None] | None = None, *, last_attempt: int | None = None
@@ -120,7 +127,8 @@ class OutboxSender:
                 continue
             except NotConfigured as err:
                 self.store.mark_delivery(key, "failed", str(err), claim=claim)
-                report.skipped += 1
+                log.warning("delivery %s failed: %s", key, err)
+                report.failed += 1
                 continue
             except Rejected as err:
                 self.store.mark_delivery(key, "failed", str(err), claim=claim)
@@ -140,6 +148,7 @@ class OutboxSender:
                     report.failed += 1
                 else:
                     self.store.mark_delivery(key, "pending", reason, claim=claim)
+                    log.warning("delivery %s failed, to be retried: %s", key, reason)
                     retry.append(f"delivery {key} failed: {reason}")
                 continue
             self.store.mark_delivery(key, "sent", claim=claim)

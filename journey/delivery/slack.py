@@ -36,16 +36,19 @@ class SlackWebhook:
     def send(self, message: Message, hand_over: HandOver) -> None:
         if not self.url:
             raise NotConfigured("Slack is not configured (set JOURNEY_SLACK_WEBHOOK_URL)")
-        body = json.dumps(
-            {
-                # Subject and body are plain text from data: in mrkdwn, `<...>` would make
-                # links and mentions (`<!channel>`), so they are escaped.
-                "text": f"*{slack_text(one_line(message.subject))}*\n{slack_text(message.body)}",
-                "journey_key": message.key,
-                "channel": message.recipient,
-            }
-        ).encode()
+        body = json.dumps(slack_document(message)).encode()
         post_once(self.url, body, key=message.key, hand_over=hand_over)
+
+
+def slack_document(message: Message) -> dict[str, str]:
+    """The JSON document posted for `message`."""
+    return {
+        # Subject and body are plain text from data: in mrkdwn, `<...>` would make
+        # links and mentions (`<!channel>`), so they are escaped.
+        "text": f"*{slack_text(one_line(message.subject))}*\n{slack_text(message.body)}",
+        "journey_key": message.key,
+        "channel": message.recipient,
+    }
 
 
 def post_once(url: str, body: bytes, *, key: str, hand_over: HandOver) -> None:

@@ -57,16 +57,23 @@ class SmtpMailer:
         settings = self.settings
         if not settings.smtp_host:
             raise NotConfigured("email is not configured (set JOURNEY_SMTP_HOST)")
-        recipient = envelope_address(message.recipient, settings.email_domain)
-        mail = EmailMessage()
-        mail["From"] = settings.email_from
-        mail["To"] = recipient
-        # The subject is data (account names): one line, so it cannot add a header.
-        mail["Subject"] = one_line(message.subject)
-        mail["Message-ID"] = message_id(message.key)
-        # Quoted-printable keeps the text 7-bit, so no server extension is needed to carry it.
-        mail.set_content(message.body, cte="quoted-printable")
+        mail, recipient = email_message(settings, message)
         mail_once(settings, settings.smtp_host, mail, recipient, hand_over=hand_over)
+
+
+def email_message(settings: DeliverySettings, message: Message) -> tuple[EmailMessage, str]:
+    """The email for `message` and the one address it goes to (`Rejected` if the
+    recipient is not a single plain address)."""
+    recipient = envelope_address(message.recipient, settings.email_domain)
+    mail = EmailMessage()
+    mail["From"] = settings.email_from
+    mail["To"] = recipient
+    # The subject is data (account names): one line, so it cannot add a header.
+    mail["Subject"] = one_line(message.subject)
+    mail["Message-ID"] = message_id(message.key)
+    # Quoted-printable keeps the text 7-bit, so no server extension is needed to carry it.
+    mail.set_content(message.body, cte="quoted-printable")
+    return mail, recipient
 
 
 def mail_once(settings: DeliverySettings, host: str, message: EmailMessage, recipient: str, *, hand_over: HandOver) -> None:

@@ -16,8 +16,9 @@ from journey.domain.models import Account
 TASK_STATUSES = ("open", "done", "skipped", "cancelled")
 # An automated touch's delivery: `sending` claimed by one sender, the message not complete
 # at the receiver yet; `confirming` handed over, the receiver's answer not recorded yet;
-# `unknown` its sender stopped while confirming, so it may or may not have arrived.
-DELIVERY_STATUSES = ("pending", "sending", "confirming", "sent", "simulated", "failed", "unknown")
+# `unknown` its sender stopped while confirming, so it may or may not have arrived;
+# `skipped` never to be sent (no one to send it to: a customer email without an address).
+DELIVERY_STATUSES = ("pending", "sending", "confirming", "sent", "simulated", "failed", "unknown", "skipped")
 DELIVERY_CHANNELS = ("slack", "email")
 # Statuses that mean the touch went out (for real or in a simulation).
 DELIVERED_STATUSES = ("sent", "simulated")
@@ -70,6 +71,8 @@ class Delivery(BaseModel):
     subject: str
     body: str
     due: date
+    # Why it is recorded `skipped` instead of queued (None: queued to be sent).
+    skipped: str | None = None
 
 
 class RedTrackerRow(BaseModel):

@@ -9,7 +9,7 @@ and docs/metrics.md. `ScoredAccount` and `is_change` decide which journeys hear 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -242,72 +242,141 @@ class HealthScore(NamedTuple):
     reasons: list[str]
 
 
+MEASURES = ("utilization", "consumption", "mau_trend", "nps", "champion", "time_in_stage")
+
+
+class MeasurePoints(BaseModel):
+    """One measure of the health file as one score used it: what `journey health-score
+    explain` shows and the sweep stores (see docs/metrics.md, "Stored scores")."""
+
+    model_config = ConfigDict(frozen=True)
+
+    measure: str
+    value: float | bool | None = Field(description="the measure's value (None: no data)")
+    weight: float
+    points: float = Field(description="weight x fraction when counted, else 0")
+    counted: bool = Field(description="whether its weight is part of the score's denominator")
+    cap: Health | None = Field(default=None, description="the color it caps the account at, if any")
+    reason: str | None = Field(default=None, description="why it lost points or capped the color")
+    note: str | None = Field(default=None, description="why it did not count")
+    data: dict[str, object] = Field(default_factory=dict, description="the figures and dates the value came from")
+
+    @property
+    def lost(self) -> float:
+        return self.weight - self.points if self.counted else 0.0
+
+
+class ScoreBreakdown(NamedTuple):
+    """A score with every measure's part in it, in the health file's order."""
+
+    color: Health | None
+    score: int | None
+    measures: list[MeasurePoints]
+
+    @property
+    def reasons(self) -> list[str]:
+        return [m.reason for m in self.measures if m.reason]
+
+    def top_reasons(self) -> list[str]:
+        """Caps first (the most severe first), then the measures that lost the most points."""
+        hit = [m for m in self.measures if m.reason]
+        hit.sort(key=lambda m: (-_SEVERITY[m.cap] if m.cap is not None else 1, -m.lost))
+        return [m.reason for m in hit if m.reason]
+
+    def result(self) -> HealthScore:
+        return HealthScore(self.color, self.score, self.reasons)
+
+
 def score(measures: HealthMeasures, config: HealthConfig) -> HealthScore:
     """Score one account: its color, a 0-100 score, and the reasons it lost points or was capped."""
-    points = 0.0
-    counted = 0.0
-    reasons: list[str] = []
-    caps: list[Health] = []
-    stage = measures.stage
+    return breakdown(measures, config).result()
 
-    def linear(measure: Linear, value: float | None, text: str, detail: str, under: Callable[[float], str]) -> None:
-        nonlocal points, counted
-        if value is None or not measure.applies(stage):
-            return
+
+def breakdown(
+    measures: HealthMeasures, config: HealthConfig, sources: Mapping[str, dict[str, object]] | None = None
+) -> ScoreBreakdown:
+    """`score` with each measure's value, weight, points, cap and reason; `sources` gives
+    the figures and dates each value came from (kept with the measure)."""
+    stage = measures.stage
+    found: dict[str, MeasurePoints] = {}
+
+    def part(name: str, value: float | bool | None, weight: float, **fields: object) -> None:
+        data = dict(sources.get(name, {})) if sources else {}
+        found[name] = MeasurePoints.model_validate(
+            {"measure": name, "value": value, "weight": weight, "points": 0.0, "counted": False, "data": data} | fields
+        )
+
+    def linear(name: str, measure: Linear, value: float | None, text: str, detail: str, under: Callable[[float], str]) -> None:
+        if measure.weight <= 0:
+            return part(name, value, measure.weight, note="weight 0")
+        if value is None:
+            return part(name, value, measure.weight, note="no data")
+        if not measure.applies(stage):
+            return part(name, value, measure.weight, note=f"not scored in {stage.value}")
         fraction = measure.fraction(value)
-        points += measure.weight * fraction
-        counted += measure.weight
         cap = measure.cap(value)
         if cap is not None:
-            caps.append(cap.color)
-            reasons.append(f"{text} ({under(cap.below)}: at best {cap.color.value})")
+            reason: str | None = f"{text} ({under(cap.below)}: at best {cap.color.value})"
         elif fraction < 1:
-            reasons.append(f"{text} ({detail})" if detail else text)
+            reason = f"{text} ({detail})" if detail else text
+        else:
+            reason = None
+        part(
+            name, value, measure.weight, points=measure.weight * fraction, counted=True,
+            cap=cap.color if cap is not None else None, reason=reason,
+        )
 
     def below_pct(limit: float) -> str:
         return f"below {limit:.0%}"
 
     util, cons, trend, nps = config.utilization, config.consumption, config.mau_trend, config.nps
-    if measures.utilization is not None:
-        text = f"utilization {_pct(measures.utilization)}"
-        linear(util, measures.utilization, text, f"target {_pct(util.full)}", below_pct)
-    if measures.consumption is not None:
-        text = f"consumption {_pct(measures.consumption)}"
-        linear(cons, measures.consumption, text, f"healthy from {_pct(cons.full)}", below_pct)
+    linear("utilization", util, measures.utilization, f"utilization {_pct(measures.utilization)}",
+           f"target {_pct(util.full)}", below_pct)
+    linear("consumption", cons, measures.consumption, f"consumption {_pct(measures.consumption)}",
+           f"healthy from {_pct(cons.full)}", below_pct)
     change = measures.mau_trend
-    if change is not None:
-        text = f"MAU {'fell' if change < 0 else 'rose'} {_pct(abs(change))} in {measures.trend_days} days"
-        linear(trend, change, text, "", lambda v: f"a drop of more than {-v:.0%}" if v < 0 else f"below {v:+.0%}")
-    if measures.nps is not None:
-        text = f"NPS {measures.nps:+.0f} from {measures.nps_answers} answer(s)"
-        linear(nps, measures.nps, text, f"healthy from {nps.full:+g}", lambda v: f"below {v:+g}")
+    fell = f"MAU {'fell' if (change or 0) < 0 else 'rose'} {_pct(abs(change or 0))} in {measures.trend_days} days"
+    linear("mau_trend", trend, change, fell, "", lambda v: f"a drop of more than {-v:.0%}" if v < 0 else f"below {v:+.0%}")
+    linear("nps", nps, measures.nps, f"NPS {measures.nps or 0:+.0f} from {measures.nps_answers} answer(s)",
+           f"healthy from {nps.full:+g}", lambda v: f"below {v:+g}")
 
     champion = config.champion
     if champion.weight > 0:
-        counted += champion.weight
-        if measures.champion:
-            points += champion.weight
-        else:
-            reasons.append("no champion on file")
-            if champion.missing_cap is not None:
-                caps.append(champion.missing_cap)
+        missing = not measures.champion
+        part(
+            "champion", measures.champion, champion.weight, points=0.0 if missing else champion.weight, counted=True,
+            cap=champion.missing_cap if missing else None, reason="no champion on file" if missing else None,
+        )
+    else:
+        part("champion", measures.champion, champion.weight, note="weight 0")
 
     stay = config.time_in_stage
     limit = stay.limits.get(stage)
-    if stay.weight > 0 and limit is not None and measures.days_in_stage is not None:
-        over = measures.days_in_stage - limit
-        counted += stay.weight
-        points += stay.weight * (1.0 if over <= 0 else max(0.0, 1 - over / stay.grace_days))
-        if over > 0:
-            caps.append(stay.over_color)
-            reasons.append(
-                f"in {stage.value} for {measures.days_in_stage} days "
-                f"(more than {limit}: at best {stay.over_color.value})"
-            )
+    days = measures.days_in_stage
+    if stay.weight <= 0:
+        part("time_in_stage", days, stay.weight, note="weight 0")
+    elif limit is None:
+        part("time_in_stage", days, stay.weight, note=f"no limit in {stage.value}")
+    elif days is None:
+        part("time_in_stage", days, stay.weight, note="no data")
+    else:
+        over = days - limit
+        part(
+            "time_in_stage", days, stay.weight, counted=True,
+            points=stay.weight * (1.0 if over <= 0 else max(0.0, 1 - over / stay.grace_days)),
+            cap=stay.over_color if over > 0 else None,
+            reason=(
+                f"in {stage.value} for {days} days (more than {limit}: at best {stay.over_color.value})" if over > 0 else None
+            ),
+        )
 
+    parts = [found[name] for name in MEASURES]
+    points = sum(m.points for m in parts if m.counted)
+    counted = sum(m.weight for m in parts if m.counted)
+    caps = [m.cap for m in parts if m.cap is not None]
     if counted < max(config.colors.min_weight, 1e-9):
         # Too little to judge by points; warnings still count.
-        return HealthScore(worst(*caps), None, reasons)
+        return ScoreBreakdown(worst(*caps), None, parts)
     value = round(100 * points / counted)
     if value >= config.colors.green_from:
         by_score = Health.green
@@ -315,7 +384,7 @@ def score(measures: HealthMeasures, config: HealthConfig) -> HealthScore:
         by_score = Health.yellow
     else:
         by_score = Health.red
-    return HealthScore(worst(by_score, *caps), value, reasons)
+    return ScoreBreakdown(worst(by_score, *caps), value, parts)
 
 
 def describe(result: HealthScore, limit: int = 3) -> str:
@@ -336,6 +405,16 @@ def adoption_band(utilization: float | None, bands: tuple[float, ...]) -> float 
 # --- Which journeys hear of a score ------------------------------------------------------
 
 
+class ManualColor(BaseModel):
+    """A color set by hand (`journey health`), in force until `until` (excluded)."""
+
+    model_config = Strict
+
+    color: Health
+    reason: str
+    until: date
+
+
 class ScoredAccount(BaseModel):
     """One account's score on a day, and what its journey was last told."""
 
@@ -350,10 +429,124 @@ class ScoredAccount(BaseModel):
     health: Health
     told_color: Health | None = None
     told_band: float | None = None
+    # What `journey health-score explain` reads back (the sweep stores it, see record_scores).
+    points: list[MeasurePoints] = Field(default_factory=list)
+    config_version: str | None = None
+    manual: ManualColor | None = None
 
     @property
     def reason(self) -> str:
-        return describe(HealthScore(self.color, self.score, self.reasons))
+        """The journey's health reason: the caps first, then the measures that lost most."""
+        reasons = ScoreBreakdown(self.color, self.score, self.points).top_reasons() if self.points else self.reasons
+        return describe(HealthScore(self.color, self.score, reasons))
+
+    @property
+    def shown_color(self) -> Health:
+        """The color the account shows once its journey has heard this score: a manual
+        color in force wins; without a score color the journey keeps its own."""
+        if self.manual is not None:
+            return self.manual.color
+        return self.color or self.health
+
+
+class StoredScore(BaseModel):
+    """A score as the sweep stored it (journey.store.health_sweep): read back, never recomputed."""
+
+    account: str
+    on: date
+    stage: Stage
+    score: int | None
+    score_color: Health | None = Field(description="the score's own color (None: too little data)")
+    color: Health = Field(description="the color the account shows after the sweep")
+    manual: ManualColor | None = None
+    config_version: str
+    reason: str
+    measures: list[MeasurePoints]
+
+    def measure(self, name: str) -> MeasurePoints | None:
+        return next((m for m in self.measures if m.measure == name), None)
+
+    def document(self, previous: StoredScore | None) -> dict[str, object]:
+        """`journey health-score explain --json` (docs/contract.md)."""
+        manual = self.manual
+        return {
+            "account": self.account,
+            "on": self.on.isoformat(),
+            "score": self.score,
+            "color": self.color.value,
+            "manual_color": manual.color.value if manual else None,
+            "config_version": self.config_version,
+            "measures": [m.model_dump(mode="json") for m in self.measures],
+            "previous": (
+                {"on": previous.on.isoformat(), "score": previous.score, "color": previous.color.value}
+                if previous is not None
+                else None
+            ),
+            "changes": changes(self, previous),
+            "score_color": self.score_color.value if self.score_color else None,
+            "stage": self.stage.value,
+            "manual": manual.model_dump(mode="json") if manual else None,
+            "reason": self.reason,
+        }
+
+
+def shown_value(measure: MeasurePoints) -> str:
+    """A measure's value as people read it: ratios as percentages, NPS in points."""
+    value = measure.value
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if measure.measure == "mau_trend":
+        return f"{value:+.0%}"
+    if measure.measure == "nps":
+        return f"{value:+.0f}"
+    if measure.measure == "time_in_stage":
+        return f"{value:.0f} days"
+    return f"{value:.0%}"
+
+
+def changes(current: StoredScore, previous: StoredScore | None) -> list[str]:
+    """What changed since the previous sweep, one line each: the health file, the stage,
+    each measure whose cap, counting or points moved, the score, the color, a manual color."""
+    if previous is None:
+        return []
+    found: list[str] = []
+    if current.config_version != previous.config_version:
+        found.append(f"health config {previous.config_version} → {current.config_version}")
+    if current.stage is not previous.stage:
+        found.append(f"stage {previous.stage.value} → {current.stage.value}")
+    for now in current.measures:
+        before = previous.measure(now.measure)
+        if before is None:
+            continue
+        name, value = now.measure, shown_value(now)
+        if now.cap is not None and now.cap != before.cap:
+            found.append(f"{name} {value} → cap {now.cap.value}")
+        elif before.cap is not None and now.cap is None:
+            found.append(f"{name} {value}: cap {before.cap.value} lifted")
+        elif now.counted and not before.counted:
+            found.append(f"{name} {value} counts again" if before.note else f"{name} {value} counts")
+        elif before.counted and not now.counted:
+            found.append(f"{name} no longer counts ({now.note or 'no data'})")
+        elif now.counted and abs(now.points - before.points) >= 0.5:
+            found.append(
+                f"{name} {shown_value(before)} → {value} "
+                f"({before.points:.1f} → {now.points:.1f} of {now.weight:g} points)"
+            )
+    if current.score != previous.score:
+        found.append(f"score {_shown_score(previous.score)} → {_shown_score(current.score)}")
+    if current.color is not previous.color:
+        found.append(f"color {previous.color.value} → {current.color.value}")
+    if current.manual is not None and current.manual != previous.manual:
+        found.append(f"manual {current.manual.color.value} ({current.manual.reason}) until {current.manual.until}")
+    elif previous.manual is not None and current.manual is None:
+        found.append(f"manual {previous.manual.color.value} ended")
+    return found
+
+
+def _shown_score(value: int | None) -> str:
+    return "none" if value is None else str(value)
 
 
 def is_change(scored: ScoredAccount) -> bool:

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Literal
 
 from journey.domain.effects import Delivery, TaskOpen, TimelineEntry
-from journey.domain.enums import Stage
+from journey.domain.enums import ContactRole, Stage
 from journey.domain.models import Account
 from journey.domain.playbook import Channel, OwnerRole, Touchpoint
 from journey.domain.team import Team
@@ -19,6 +19,21 @@ from journey.domain.team import Team
 RED_TOUCHPOINTS = ("red-alert", "red-action-plan", "red-follow-up")
 # Touchpoints whose task opens with the account's value-realization report attached.
 REPORT_TOUCHPOINTS = ("value-review",)
+# Who a customer email goes to, first to last; after them any contact with an address.
+CUSTOMER_EMAIL_ROLES = (ContactRole.champion, ContactRole.admin)
+# The task a TA gets when a customer email had no one to go to.
+ADD_CONTACT = "add-contact"
+NO_CUSTOMER_ADDRESS = "no customer contact with an email address (add one to the account)"
+
+
+def customer_address(account: Account) -> str | None:
+    """The address customer emails go to: the champion's, else the admin's, else any
+    contact's; None when no contact has one (the email is then not sent, never sent to a TA)."""
+    ranked = sorted(
+        (c for c in account.contacts if c.email),
+        key=lambda c: CUSTOMER_EMAIL_ROLES.index(c.role) if c.role in CUSTOMER_EMAIL_ROLES else len(CUSTOMER_EMAIL_ROLES),
+    )
+    return ranked[0].email if ranked else None
 
 
 def owner_for(role: OwnerRole, account: Account, team: Team) -> str:
@@ -75,7 +90,9 @@ class Touch:
             playbook_version=self.playbook_version,
         )
 
-    def message(self, recipient: str, subject: str, body: str, key: str | None = None) -> Delivery:
+    def message(
+        self, recipient: str, subject: str, body: str, key: str | None = None, *, skipped: str | None = None
+    ) -> Delivery:
         return Delivery(
             key=key or self.key,
             account=self.account.id,
@@ -85,6 +102,29 @@ class Touch:
             subject=subject,
             body=body,
             due=self.due,
+            skipped=skipped,
+        )
+
+    def unsendable(self) -> str | None:
+        """Why this automated touch cannot be sent at all (a customer email with no
+        customer address), else None."""
+        tp = self.touchpoint
+        if tp.automated and tp.channel is Channel.email and customer_address(self.account) is None:
+            return NO_CUSTOMER_ADDRESS
+        return None
+
+    def add_contact_task(self) -> TaskOpen:
+        """The TA's task to give the account a contact with an email address, due the day
+        an email could not go out."""
+        return TaskOpen(
+            key=f"{self.account.id}/{ADD_CONTACT}/{self.due.isoformat()}",
+            account=self.account.id,
+            touchpoint=ADD_CONTACT,
+            title=f"Add a customer contact with an email address ({self.touchpoint.id} was not sent)",
+            owner_role=OwnerRole.ta.value,
+            owner=self.account.ta,
+            due=self.due,
+            playbook_version=self.playbook_version,
         )
 
     def internal_recipient(self, team: Team) -> str:

@@ -116,6 +116,17 @@ class OutboxStore(Database):
                 return False
         return True
 
+    def requeue_delivery(self, key: str, statuses: Sequence[str], reason: str) -> bool:
+        """Put a row in one of `statuses` back to `pending` for one more send, without
+        counting an attempt (the send that follows counts it). False if it was in none."""
+        with self.transaction() as conn:
+            result = conn.execute(
+                outbox.update()
+                .where(outbox.c.key == key, outbox.c.status.in_(list(statuses)))
+                .values(status="pending", last_error=reason, claim=None, claimed_at=None)
+            )
+        return result.rowcount == 1
+
     def deliveries(
         self, *, statuses: Sequence[str] = (), account: str | None = None, keys: Sequence[str] = (),
         limit: int | None = None,
@@ -137,5 +148,6 @@ class OutboxStore(Database):
 
 
 def delivery_values(delivery: Delivery, stamp: datetime) -> Row:
-    values = with_account_id(delivery.model_dump())
-    return {**values, "status": "pending", "attempts": 0, "created_at": stamp}
+    values = with_account_id(delivery.model_dump(exclude={"skipped"}))
+    status = "pending" if delivery.skipped is None else "skipped"
+    return {**values, "status": status, "last_error": delivery.skipped, "attempts": 0, "created_at": stamp}

@@ -19,10 +19,10 @@ __all__ = ["DELIVERED_STATUSES", "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "TASK
 
 # The newest migration in journey/store/migrations/versions/: a store at this revision needs
 # no migrating (a test keeps it equal to Alembic's head).
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0007"
 
 # Status values are the domain's (migrations 0004 and 0005 added the outbox's claimed
-# statuses; see OutboxStore.claim_delivery and hand_over).
+# statuses; see OutboxStore.claim_delivery and hand_over; 0007 added `skipped`).
 # Deterministic constraint names, so later migrations can name what they alter or drop
 # (SQLite batch migrations need that).
 NAMING_CONVENTION: dict[str, str] = {
@@ -220,6 +220,30 @@ red_accounts = sa.Table(
     sa.Column("current_state", sa.Text),
     sa.Column("needs", sa.Text),
     sa.Column("intended_actions", sa.Text),
+)
+
+# Every account's score on every sweep day (migration 0006; journey.store.health_sweep), as
+# the sweep computed it: `journey health-score explain` and the reports read this history
+# instead of scoring the past again under today's weights. `color` is the color the account
+# shows after the sweep (a manual color in force, else the score's, else the journey's own);
+# `measures` holds each measure's value, data, weight, points, counted and cap
+# (journey.domain.health.MeasurePoints).
+health_scores = sa.Table(
+    "health_scores",
+    metadata,
+    sa.Column("account_id", sa.String(63), primary_key=True),
+    sa.Column("scored_on", sa.Date, primary_key=True),
+    sa.Column("stage", sa.String(32), nullable=False),
+    sa.Column("score", sa.Integer),
+    sa.Column("score_color", sa.String(16)),
+    sa.Column("color", sa.String(16), nullable=False),
+    sa.Column("manual_color", sa.String(16)),
+    sa.Column("manual_reason", sa.Text),
+    sa.Column("manual_until", sa.Date),
+    sa.Column("config_version", sa.String, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("measures", JSONDocument, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
 
 # Account columns that come from the enrollment file; a re-import compares exactly these.

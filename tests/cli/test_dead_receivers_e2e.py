@@ -40,7 +40,8 @@ def dead_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         JOURNEY_SMTP_PASSWORD="expired",
         JOURNEY_DELIVERY_ATTEMPTS="2",
     ) as stack:
-        enroll(stack, ACCOUNT, "commercial", date.today() - timedelta(days=5))
+        # A customer address, so its emails go to the (dead) SMTP server instead of being skipped.
+        enroll(stack, ACCOUNT, "commercial", date.today() - timedelta(days=5), "--contact", "champion:Chris:chris@tips.example")
         yield stack
 
 

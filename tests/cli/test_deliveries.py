@@ -95,10 +95,28 @@ def test_resend_sends_once_through_the_configured_server(
         assert "2 sent" in result.output
         assert smtp.message_ids() == {message_id(IN_DOUBT): 1, message_id(FAILED): 1}
     assert statuses(outbox_home) == {IN_DOUBT: "sent", FAILED: "sent", SENT: "sent"}
+    # One attempt before (the send in doubt, the failure), one for the resend.
+    assert {r.key: r.attempts for r in outbox_home.deliveries(keys=[IN_DOUBT, FAILED])} == {IN_DOUBT: 2, FAILED: 2}
 
 
 def test_resend_without_a_configured_channel_says_so(outbox_home: Store, invoke: Callable[..., Result]) -> None:
     result = invoke("deliveries", "resend", FAILED)
     assert result.exit_code == 1
-    assert f"not sent (channel not configured): {FAILED}" in result.output
+    assert f"not sent: {FAILED}: email is not configured (set JOURNEY_SMTP_HOST)" in result.output
     assert statuses(outbox_home)[FAILED] == "failed"
+    assert outbox_home.deliveries(keys=[FAILED])[0].attempts == 2
+
+
+def test_resend_counts_one_attempt_each_time(
+    outbox_home: Store, invoke: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for resends in (1, 2, 3):
+        assert invoke("deliveries", "resend", FAILED).exit_code == 1
+        assert outbox_home.deliveries(keys=[FAILED])[0].attempts == 1 + resends
+    # A failed row resent through the file channel is sent, and counts one attempt more.
+    monkeypatch.setenv("JOURNEY_OUTBOX_DIR", str(tmp_path / "outbox"))
+    result = invoke("deliveries", "resend", FAILED)
+    assert result.exit_code == 0 and "1 sent" in result.output, result.output
+    row = outbox_home.deliveries(keys=[FAILED])[0]
+    assert (row.status, row.attempts) == ("sent", 5)
+    assert [p.name for p in (tmp_path / "outbox").iterdir()] == ["acme.nurture-email.2026-03-09.eml"]

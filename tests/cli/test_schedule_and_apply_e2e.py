@@ -24,12 +24,12 @@ def ok(done: Any, what: str) -> Any:
     return done
 
 
-def enroll(stack: Any, account_id: str, segment: str, signed: date) -> None:
+def enroll(stack: Any, account_id: str, segment: str, signed: date, *extra: str) -> None:
     ok(
         stack.journey(
             "enroll", "--id", account_id, "--name", account_id.title(), "--segment", segment, "--tier", "1",
             "--seats", "100", "--arr", "50000", "--signed", signed.isoformat(),
-            "--renewal", (signed + timedelta(days=365)).isoformat(), "--ta", "ana", "--ae", "sam",
+            "--renewal", (signed + timedelta(days=365)).isoformat(), "--ta", "ana", "--ae", "sam", *extra,
         ),
         f"enroll {account_id}",
     )

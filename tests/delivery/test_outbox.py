@@ -196,7 +196,7 @@ def test_not_configured_is_recorded_as_failed(store: Store) -> None:
     key = "acme/red-9/red-alert"
     store.apply_effects(Effects(account="acme", deliveries=[delivery(key, "slack")]))
     report = deliver(DeliveryActivities(store, quiet_settings()), [key])
-    assert (report.sent, report.skipped) == (0, 1)
+    assert (report.sent, report.failed) == (0, 1)
     assert row(store, key)["status"] == "failed" and "JOURNEY_SLACK_WEBHOOK_URL" in str(row(store, key)["last_error"])
 
 

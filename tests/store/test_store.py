@@ -42,7 +42,9 @@ from tests.helpers.accounts import make_account
 from tests.helpers.stores import add_usage
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TABLES = ("accounts", "contacts", "timeline", "tasks", "outbox", "usage", "nps_responses", "red_accounts")
+TABLES = (
+    "accounts", "contacts", "timeline", "tasks", "outbox", "usage", "nps_responses", "red_accounts", "health_scores",
+)
 
 
 # --- Fixtures ----------------------------------------------------------------------------
@@ -411,6 +413,7 @@ def test_apply_effects_twice_writes_every_row_once(store: Store) -> None:
         "usage": 0,
         "nps_responses": 0,
         "red_accounts": 1,
+        "health_scores": 0,
     }
 
 
