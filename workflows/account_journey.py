@@ -41,9 +41,18 @@ with workflow.unsafe.imports_passed_through():
     from journey.domain.team import DEFAULT_TEAM
     from workflows import search_attributes as sa
     from workflows.clock import business_today, until
-    from workflows.details import journey_details, remediation_summary
+    from workflows.details import TIMER_DUE_DATES, journey_details, remediation_summary
     from workflows.effects import STORE_RETRY, STORE_TIMEOUT, Sends, apply_effects_batch
     from workflows.messages import JourneyInput, JourneyOutcome, PlaybookUpdate, Promotion, RemediationInput
+
+# No adoption verdict without usage on or before the deadline (`no-data`, judged once
+# usage for it is reported); journeys judged before this patch keep "missed".
+ADOPTION_NEEDS_DATA = "adoption-needs-data"
+# Events that would change nothing are refused, a once-only event on another date than the
+# one on file too, and a repeat on that date is not recorded again; a task whose
+# touchpoint `completes` an event reports that event when marked done.
+EVENTS_THAT_CHANGE = "events-that-change"
+
 
 def _event_update(event: str) -> Any:
     """The update for one event a person reports: it takes one JSON object, which its
@@ -83,6 +92,8 @@ class AccountJourney:
         self._loads: list[LoadPlaybook] = []
         self._follow_ups: list[Command] = []
         self._continue_as_new = False
+        # A `metrics` update came since the last step (usage may have been reported).
+        self._metrics_seen = False
         # Automated touches on their way; a run waits for them only before it ends.
         self._sends = Sends()
 
@@ -133,13 +144,17 @@ class AccountJourney:
                     # The state carries the playbook; a second copy beside it would only
                     # double the next run's first event.
                     workflow.continue_as_new(JourneyInput(account=engine.s.account, state=engine.s))
-            wake, why = engine.next_wake(self.today())
+            if workflow.patched(TIMER_DUE_DATES):
+                wake, summary = engine.next_wake_summary(self.today())
+            else:
+                wake, why = engine.next_wake(self.today())
+                summary = f"{why} on {wake}"
             self._wake = False
             try:
                 await workflow.wait_condition(
                     lambda: self._wake,
                     timeout=until(wake, engine.s.day_offset),
-                    timeout_summary=f"{why} on {wake}",
+                    timeout_summary=summary,
                 )
             except TimeoutError:
                 pass
@@ -187,17 +202,30 @@ class AccountJourney:
             engine.use_playbook(intern_playbook(await self._load_playbook(loads[-1].model)), today)
         deadline = engine.adoption_due(today) if not engine.terminal else None
         if deadline is not None:
-            result = await workflow.execute_local_activity_method(
-                StoreActivities.fetch_utilization,
-                UtilizationQuery(account=engine.s.account.id, on=deadline, seats=engine.s.account.seats),
-                start_to_close_timeout=STORE_TIMEOUT,
-                retry_policy=STORE_RETRY,
-                summary="utilization at the adoption deadline",
-            )
-            engine.judge_adoption(result.utilization)
+            needs_data = workflow.patched(ADOPTION_NEEDS_DATA)
+            utilization = await self._utilization_on(deadline, "utilization at the adoption deadline")
+            engine.judge_adoption(utilization, today, needs_data=needs_data)
+        # Usage for a deadline judged without data reaches the journey with the sweep's
+        # `metrics`: only then is the deadline's utilization asked for again.
+        pending = engine.adoption_pending(today) if self._metrics_seen and not engine.terminal else None
+        self._metrics_seen = False
+        if pending is not None and workflow.patched(ADOPTION_NEEDS_DATA):
+            utilization = await self._utilization_on(pending, "utilization at the adoption deadline, reported late")
+            if utilization is not None:
+                engine.judge_late(utilization, today)
         if not engine.terminal:
             engine.advance(today)
         await self._flush()
+
+    async def _utilization_on(self, day: date, summary: str) -> float | None:
+        result = await workflow.execute_local_activity_method(
+            StoreActivities.fetch_utilization,
+            UtilizationQuery(account=self.engine.s.account.id, on=day, seats=self.engine.s.account.seats),
+            start_to_close_timeout=STORE_TIMEOUT,
+            retry_policy=STORE_RETRY,
+            summary=summary,
+        )
+        return result.utilization
 
     async def _flush(self) -> None:
         """Write the effects, then carry out the commands decided with them; again while
@@ -287,11 +315,12 @@ class AccountJourney:
 
         def apply() -> None:
             payload = parse_event(event, data)
+            strict = workflow.patched(EVENTS_THAT_CHANGE)
             try:
-                engine.validate(event, payload, self.today())
+                engine.validate(event, payload, self.today(), strict)
             except InvalidEvent as err:
                 raise ApplicationError(str(err), type="InvalidEvent", non_retryable=True) from None
-            engine.apply(event, payload, self.today())
+            engine.apply(event, payload, self.today(), strict)
 
         self._change(event, apply)
         return await self._settled()
@@ -348,6 +377,7 @@ class AccountJourney:
             update = parse_metrics(data)
             on = update.on or self.today()
             engine.observe_metrics(update.utilization, update.consumption)
+            self._metrics_seen = True
             if update.color is not None:
                 engine.apply_score(update.color, update.reason or "health score", on)
 

@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from journey.domain.events import TouchpointDone
     from journey.domain.remediation import Remediation
     from workflows.clock import business_today, until
+    from workflows.details import TIMER_DUE_DATES, remediation_details
     from workflows.effects import Sends, apply_effects_batch
     from workflows.messages import Promotion, RemediationInput, RemediationOutcome
 
@@ -51,7 +52,11 @@ class RedAccountRemediation:
         remediation = self.remediation
         await apply_effects_batch(remediation.open(), self.sends)
         while self.promotion is None:
-            wake, summary = remediation.next_wake(self.today())
+            workflow.set_current_details(remediation_details(remediation, self.today()))
+            if workflow.patched(TIMER_DUE_DATES):
+                wake, summary = remediation.next_wake_summary(self.today())
+            else:
+                wake, summary = remediation.next_wake(self.today())
             try:
                 await workflow.wait_condition(
                     lambda: self.promotion is not None or bool(self.done),
@@ -66,6 +71,7 @@ class RedAccountRemediation:
         promotion = self.promotion
         assert promotion is not None, "the loop ends when the account is promoted"
         await apply_effects_batch(remediation.close(promotion), self.sends)
+        workflow.set_current_details(remediation_details(remediation, promotion.on))
         # The alert and follow-ups go out on their own; the episode ends once they have.
         await self.sends.settled()
         await workflow.wait_condition(workflow.all_handlers_finished)

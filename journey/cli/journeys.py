@@ -33,6 +33,7 @@ def _status_document(status: Any) -> dict[str, Any]:
         store = open_store()
         try:
             measured = store.account_metrics(status.account, status.today, status.seats)
+            stored_tasks = store.tasks(account=status.account)
         finally:
             store.close()
     except Exception as err:  # the store is optional for status: say so, keep going
@@ -40,7 +41,17 @@ def _status_document(status: Any) -> dict[str, Any]:
         return document
     # The store is the source of the measures: no usage means None, not a stale value.
     document.update(measured)
+    # The journey knows its own tasks; a red-account remediation's are in the store only.
+    known = {t["key"] for t in document["open_tasks"]}
+    document["open_tasks"] += [
+        {"touchpoint": t.touchpoint, "due": t.due.isoformat(), "owner": t.owner, "key": t.key}
+        for t in stored_tasks if t.key not in known
+    ]
+    document["open_tasks"].sort(key=lambda t: (t["due"], t["touchpoint"]))
     return document
+
+
+_ADOPTION_WORDS = {"no-data": "no-data: not judged until usage on or before it is reported"}
 
 
 def print_status(status: Any, as_json: bool, headline: str | None = None) -> None:
@@ -51,12 +62,15 @@ def print_status(status: Any, as_json: bool, headline: str | None = None) -> Non
     if headline:
         click.echo(headline)
     d = document
-    click.echo(f"{d['name']} ({d['account']})  stage {d['stage']}  health {d['health']}"
-               + (f" ({d['health_reason']})" if d.get("health_reason") else ""))
+    if d["stage"] == "churned":
+        click.echo(f"{d['name']} ({d['account']})  stage churned  health - (the journey has ended)")
+    else:
+        click.echo(f"{d['name']} ({d['account']})  stage {d['stage']}  health {d['health']}"
+                   + (f" ({d['health_reason']})" if d.get("health_reason") else ""))
     click.echo(f"  {d['segment']} tier {d['tier']} {d['engagement_model']}; TA {d['ta']}, AE {d['ae']}; "
                f"{d['seats']} seats, ARR {d['arr']:,.0f}")
     click.echo(f"  renewal {d['renewal_date']} (term {d['term']}); adoption deadline {d.get('adoption_deadline') or '-'}"
-               + (f" ({d['adoption_result']})" if d.get("adoption_result") else ""))
+               + (f" ({_ADOPTION_WORDS.get(d['adoption_result'], d['adoption_result'])})" if d.get("adoption_result") else ""))
     util = d.get("utilization")
     cons = d.get("consumption")
     click.echo(f"  utilization {'-' if util is None else f'{util:.1%}'}; consumption {'-' if cons is None else f'{cons:.1%}'}")
@@ -101,14 +115,17 @@ def list_command(stage: str | None, segment: str | None, health: str | None, mod
     from journey.temporal.journeys import visibility_query
 
     # A journey that has ended cannot be stuck: --stuck looks at running ones only.
+    # Churned journeys have ended: asking for them includes ended ones.
     query = visibility_query(stage=stage, segment=segment, health=health, ta=ta, model=model,
-                             running_only=stuck or not include_closed)
+                             running_only=stuck or not (include_closed or stage == "churned"))
     rows = _list(query, limit, stuck)
     columns = ["account", "stage", "health", "segment", "tier", "engagement_model", "ta", "renewal_date"]
     if as_json:
         echo_json(rows)
     else:
-        table(rows, columns + (["attempts", "since", "failure"] if stuck else []))
+        # An ended journey has no health to speak of: its last color is not shown.
+        shown = [{**r, "health": None} if r.get("stage") == "churned" else r for r in rows]
+        table(shown, columns + (["attempts", "since", "failure"] if stuck else []))
 
 
 @connected
@@ -166,10 +183,16 @@ def timeline(account: str, kind: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(rows)
     else:
+        from journey.domain.events import event_name_for_cli
+
         for row in rows:
-            detail = row.get("detail") or {}
+            detail = dict(row.get("detail") or {})
+            # Events and the triggers of stage changes in the CLI's spelling.
+            name = event_name_for_cli(row["name"]) if row["kind"] == "event" else row["name"]
+            if isinstance(detail.get("trigger"), str):
+                detail["trigger"] = event_name_for_cli(detail["trigger"])
             extra = ", ".join(f"{k}={v}" for k, v in detail.items() if k not in ("playbook_version",))
-            click.echo(f"{row['at']}  {row['kind']:<11} {row['name']:<22} {extra}")
+            click.echo(f"{row['at']}  {row['kind']:<11} {name:<22} {extra}")
 
 
 @click.command()

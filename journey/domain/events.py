@@ -43,6 +43,8 @@ class SetHealth(EventPayload):
 class TouchpointDone(EventPayload):
     touchpoint: Reference
     notes: Notes | None = None
+    # The payload of the event the touchpoint stands for (its `completes`), checked as that event's.
+    data: dict[str, object] | None = None
 
 
 class RenewalClosed(EventPayload):
@@ -91,7 +93,7 @@ def parse_event(event: str, data: object) -> EventPayload:
     if model is None:
         known = ", ".join(event_name_for_cli(name) for name in EVENT_PAYLOADS)
         raise PayloadError(f"unknown event {event_name_for_cli(event)!r}; known events: {known}")
-    return _validated(event, model, data)
+    return _validated(event_name_for_cli(event), model, data)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -111,6 +111,7 @@ class JourneyStatus(BaseModel):
     stage: Stage
     health: Health
     health_reason: str | None = None
+    health_until: date | None = Field(default=None, description="a color set by hand wins over the score until this day")
     segment: Segment
     tier: int
     engagement_model: EngagementModel
@@ -129,7 +130,7 @@ class JourneyStatus(BaseModel):
     production_ready: date | None = None
     onboarding_complete: date | None = None
     adoption_deadline: date | None = None
-    adoption_result: Literal["met", "missed"] | None = None
+    adoption_result: Literal["met", "missed", "no-data"] | None = None
     utilization: float | None = None
     consumption: float | None = None
     open_tasks: list[OpenTask] = Field(default_factory=list)

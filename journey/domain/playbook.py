@@ -96,6 +96,10 @@ class Touchpoint(BaseModel):
     milestones: tuple[float, ...] = Field(
         default=(), description="utilization milestones (0-1); fires once as each is first reached"
     )
+    completes: Literal["kickoff_held", "production_ready", "onboarding_complete"] | None = Field(
+        default=None,
+        description="the event this touchpoint's task stands for: marking the task done reports it",
+    )
     description: str = ""
 
     @field_validator("tiers")
@@ -131,6 +135,8 @@ class Touchpoint(BaseModel):
             raise ValueError(f"owner {self.owner.value!r} is a person: channel must be 'task'")
         if Stage.churned in self.stages or Stage.renewed in self.stages:
             raise ValueError("stages may not include 'renewed' or 'churned'")
+        if automated and self.completes is not None:
+            raise ValueError("an automated touchpoint has no task to complete: 'completes' needs a person's task")
         return self
 
     def offset_for(self, tier: int) -> int:
@@ -196,7 +202,12 @@ class Playbook(BaseModel):
     @cached_property
     def version(self) -> str:
         """A content hash: the same playbook always has the same version."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        data = self.model_dump(mode="json")
+        # A playbook without `completes` keeps the version it had before the key existed.
+        for tp in data["touchpoints"]:
+            if tp["completes"] is None:
+                del tp["completes"]
+        canonical = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 

@@ -55,6 +55,9 @@ class Remediation:
         self.open_tasks: list[tuple[str, str]] = []  # (touchpoint, key)
         self.follow_ups = 0
         self.escalated_on: date | None = None
+        # The joint action plan: due when opened, then done or cancelled on a day.
+        self.plan_due: date | None = None
+        self.plan_closed: tuple[str, date] | None = None
 
     # ----- reading -----
 
@@ -71,11 +74,31 @@ class Remediation:
 
     def next_wake(self, today: date) -> tuple[date, str]:
         """The next day something is due (a follow-up or the escalation), and which."""
+        wake, follow_up = self._next_wake(today)
+        return wake, f"{'follow-up' if wake == follow_up else 'escalation'} on {wake}"
+
+    def next_wake_summary(self, today: date) -> tuple[date, str]:
+        """The next wake-up, and what falls due then in words ("red-follow-up 2 due 2026-12-16")."""
+        wake, follow_up = self._next_wake(today)
+        if wake == follow_up:
+            return wake, f"red-follow-up {self.follow_ups + 1} due {wake}"
+        if wake == self.escalate_on and self.escalated_on is None:
+            return wake, f"escalation to the TA manager and AE due {wake}"
+        return wake, f"nothing due; idle check {wake}"
+
+    def _next_wake(self, today: date) -> tuple[date, date | None]:
         follow_up = self.next_follow_up() if self.touchpoint("red-follow-up") else None
         escalation = None if self.escalated_on else self.escalate_on
         candidates = [day for day in (follow_up, escalation) if day]
-        wake = min(candidates, default=today + timedelta(days=IDLE_WAKE_DAYS))
-        return wake, f"{'follow-up' if wake == follow_up else 'escalation'} on {wake}"
+        return min(candidates, default=today + timedelta(days=IDLE_WAKE_DAYS)), follow_up
+
+    def plan_status(self) -> str:
+        """Where the joint action plan stands, in words."""
+        if self.plan_closed is not None:
+            return f"{self.plan_closed[0]} {self.plan_closed[1]}"
+        if self.plan_due is not None:
+            return f"open, due {self.plan_due}"
+        return "none in this playbook"
 
     def status(self) -> dict[str, object]:
         episode = self.episode
@@ -126,6 +149,8 @@ class Remediation:
             if match is not None:
                 self.open_tasks.remove(match)
                 effects.task_changes.append(TaskChange(key=match[1], status="done", done_on=on, notes=notes))
+                if touchpoint == "red-action-plan":
+                    self.plan_closed = ("done", on)
         if promoted:
             return effects
         if self.escalated_on is None and self.escalate_on <= today:
@@ -140,8 +165,10 @@ class Remediation:
     def close(self, promotion: Promotion) -> Effects:
         """Promoted: cancel what is still open and close the tracker row."""
         effects = Effects(account=self.episode.account.id)
-        for _touchpoint, key in self.open_tasks:
+        for touchpoint, key in self.open_tasks:
             effects.task_changes.append(TaskChange(key=key, status="cancelled", done_on=promotion.on, notes=promotion.reason))
+            if touchpoint == "red-action-plan":
+                self.plan_closed = ("cancelled", promotion.on)
         self.open_tasks.clear()
         effects.red_rows.append(self._tracker_row(closed_on=promotion.on, resolution=promotion.reason))
         self._timeline(effects, "remediation", "closed", promotion.on, "closed", resolution=promotion.reason)
@@ -183,6 +210,8 @@ class Remediation:
             )
             return
         title = f"{tp.title} (with {account.ae})" if tp.id == "red-action-plan" else None
+        if tp.id == "red-action-plan":
+            self.plan_due = due
         effects.open_tasks.append(touch.task(episode.team, title))
         self.open_tasks.append((tp.id, touch.key))
 

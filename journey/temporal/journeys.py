@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
@@ -130,16 +130,18 @@ async def enroll_many(
     return report
 
 
-async def send_event(client: Client, account_id: str, event: str, data: dict[str, Any]) -> JourneyStatus:
+async def send_event(
+    client: Client, account_id: str, event: str, data: dict[str, Any], *, timeout: float = UPDATE_ANSWER_TIMEOUT_S
+) -> JourneyStatus:
+    """Send one event's update and return the journey's status once it is written;
+    `JourneyUnavailable` when no answer comes within `timeout` seconds."""
     handle = client.get_workflow_handle(names.journey_workflow_id(account_id))
     try:
         # Without a worker the server holds an update for ever: the caller hears why instead.
-        return await asyncio.wait_for(
-            handle.execute_update(event, data, result_type=JourneyStatus), UPDATE_ANSWER_TIMEOUT_S
-        )
+        return await asyncio.wait_for(handle.execute_update(event, data, result_type=JourneyStatus), timeout)
     except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):  # the SDK's word for the same, once cancelled
         raise JourneyUnavailable(
-            f"{handle.id} did not answer {event_name_for_cli(event)} within {UPDATE_ANSWER_TIMEOUT_S:g} s: is a worker "
+            f"{handle.id} did not answer {event_name_for_cli(event)} within {timeout:g} s: is a worker "
             "running (`journey worker`)? The event may still be applied when one picks it up"
         ) from None
     except WorkflowUpdateFailedError as err:
@@ -150,13 +152,13 @@ async def send_event(client: Client, account_id: str, event: str, data: dict[str
         raise await _refusal(client, account_id, err) from None
 
 
-async def journey_status(client: Client, account_id: str) -> JourneyStatus:
+async def journey_status(client: Client, account_id: str, rpc_timeout: timedelta | None = None) -> JourneyStatus:
     """The journey's `status` query. `JourneyStuck` (with the failure) when its workflow
     task keeps failing, `JourneyUnavailable` when it cannot answer otherwise."""
     workflow_id = names.journey_workflow_id(account_id)
     handle = client.get_workflow_handle(workflow_id)
     try:
-        return await handle.query(names.Query.STATUS, result_type=JourneyStatus)
+        return await handle.query(names.Query.STATUS, result_type=JourneyStatus, rpc_timeout=rpc_timeout)
     except RPCError as err:
         raise await _refusal(client, account_id, err) from None
     except WorkflowQueryFailedError as err:

@@ -185,6 +185,15 @@ def property_store(tmp_path: Path) -> Iterator[Store]:
 # ----- every update's validator -----
 
 
+def drawn_journey(data: st.DataObject, store: Store) -> tuple[Engine, date]:
+    """A journey of a drawn account, brought up to a drawn day and written to `store`."""
+    account = data.draw(ACCOUNTS, label="account")
+    today = today_for(account, data.draw(st.integers(0, 10_000), label="day"))
+    engine = journey(account, today)
+    settle(engine, today, store)
+    return engine, today
+
+
 @pytest.mark.parametrize("name", sorted(EVENT_PAYLOADS))
 @PROPERTY
 @given(data=st.data())
@@ -196,10 +205,7 @@ def test_every_accepted_event_runs(property_store: Store, name: str, data: st.Da
     except PayloadError:
         event("payload refused")
         return
-    account = data.draw(ACCOUNTS, label="account")
-    today = today_for(account, data.draw(st.integers(0, 10_000), label="day"))
-    engine = journey(account, today)
-    settle(engine, today, property_store)
+    engine, today = drawn_journey(data, property_store)
     try:
         engine.validate(name, parsed, today)
     except InvalidEvent:
@@ -220,9 +226,7 @@ def test_every_accepted_metrics_update_runs(property_store: Store, data: st.Data
     except PayloadError:
         event("payload refused")
         return
-    account = data.draw(ACCOUNTS, label="account")
-    today = today_for(account, data.draw(st.integers(0, 10_000), label="day"))
-    engine = journey(account, today)
+    engine, today = drawn_journey(data, property_store)
     if update.on is not None and update.on > today:
         return  # refused by the journey's validator (see test_bad_updates)
     event("applied")

@@ -90,7 +90,7 @@ def test_event_not_allowed_in_stage_names_stage_and_allowed_events() -> None:
     with pytest.raises(InvalidEvent) as err:
         engine.validate("renewal_closed", parse_event("renewal_closed", {"outcome": "renewed"}), date(2026, 1, 6))
     message = str(err.value)
-    assert "stage 'kickoff'" in message and "allowed events:" in message and "kickoff_held" in message
+    assert "stage 'kickoff'" in message and "allowed events:" in message and "kickoff-held" in message
 
 
 def test_event_dates_must_be_between_signature_and_today() -> None:
@@ -261,3 +261,26 @@ def test_lifecycle_machine_moves_and_diagrams() -> None:
     assert "signed --> kickoff: begin" in mermaid_lifecycle()
     assert "churned --> [*]" in mermaid_lifecycle()
     assert "green --> red: to_red" in mermaid_health()
+
+
+def test_no_usage_at_the_deadline_is_no_verdict_until_usage_is_reported() -> None:
+    engine = enrolled(date(2026, 1, 5), production_ready=date(2026, 1, 10))
+    deadline = engine.s.adoption_deadline
+    assert deadline == date(2026, 3, 11)
+    engine.judge_adoption(None, date(2026, 3, 12), needs_data=True)
+    assert engine.s.stage is Stage.steady and engine.s.adoption_result == "no-data"
+    assert engine.s.health is Health.green and engine.s.health_reason is None
+    assert "report-usage" in [t.touchpoint for t in engine.s.tasks]
+    assert engine.adoption_pending(deadline) is None
+    assert engine.adoption_pending(date(2026, 3, 20)) == deadline
+    engine.judge_late(0.6, date(2026, 3, 20))
+    assert engine.s.adoption_result == "missed" and engine.s.health is Health.yellow
+    assert "report-usage" not in [t.touchpoint for t in engine.s.tasks] and engine.adoption_pending(date(2026, 3, 21)) is None
+    rows = [(r.at, r.name) for r in engine.take_effects().timeline if r.kind == "adoption"]
+    assert rows == [(deadline, "no-data"), (date(2026, 3, 20), "missed")]
+
+
+def test_no_usage_at_the_deadline_before_the_patch_is_a_miss() -> None:
+    engine = enrolled(date(2026, 1, 5), production_ready=date(2026, 1, 10))
+    engine.judge_adoption(None)
+    assert engine.s.adoption_result == "missed" and engine.s.health is Health.yellow

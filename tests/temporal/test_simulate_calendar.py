@@ -38,6 +38,8 @@ DAY = timedelta(days=1)
 SIGNED = date(2026, 3, 2)  # a Monday
 RENEWAL = date(2027, 3, 2)  # a one-year first term
 SECOND_RENEWAL = date(2028, 3, 2)  # renewed without a new date: a year after the first
+# Customer emails go to a contact's address; without one they are skipped, not in the calendar.
+CHAMPION = {"name": "Chris Champion", "email": "chris@customer.example", "role": "champion"}
 DAYS = 660  # 21.7 months: the first term, its renewal, and the second term into its renewal stage
 END = SIGNED + DAYS * DAY
 
@@ -235,6 +237,7 @@ def account_of(name: str, case: Case) -> Account:
             "ta": "ana.ta",
             "ae": "sam.ae",
             "deployment": case.deployment,
+            "contacts": [CHAMPION],
             **({"model": case.model} if case.explicit_model else {}),
         }
     )
@@ -637,6 +640,7 @@ async def test_usage_is_observed_the_night_after_enrollment_and_after_a_seat_cha
             "id": "usage-co", "name": "Usage Co", "segment": "small-enterprise", "model": "scaled", "tier": 2,
             "seats": SEATS, "arr": 1, "signed": signed, "renewal": plus_months(signed, 12), "ta": "ana.ta",
             "ae": "sam.ae", "production_ready": signed + 21 * DAY, "onboarding_complete": signed + 45 * DAY,
+            "contacts": [CHAMPION],
         }
     )
     usage = [UsageRow(account="usage-co", date=start - 10 * DAY, dau=30, mau=60)]  # 30% of 200 seats

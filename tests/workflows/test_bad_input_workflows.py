@@ -173,7 +173,7 @@ async def test_an_event_that_breaks_the_engine_fails_alone_and_changes_nothing(
     the journey is as it was, and the workflow task does not fail."""
     handle = journey
     before = await status_of(handle)
-    timeline_before = len(store.timeline(before.account))
+    keys_before = {r.key for r in store.timeline(before.account)}
     real = Engine._on_offboard
 
     def breaks_half_way(self: Engine, payload: Offboard, on: date) -> None:
@@ -190,7 +190,7 @@ async def test_an_event_that_breaks_the_engine_fails_alone_and_changes_nothing(
     # Nothing of the failed update was written, and the journey takes the next event.
     status = await handle.execute_update(names.Update.SET_HEALTH, {"color": "yellow", "reason": "champion on leave"}, result_type=JourneyStatus)
     assert status.health.value == "yellow" and status.stage == before.stage
-    kinds = [(r.kind, r.name) for r in store.timeline(before.account)[timeline_before:]]
+    kinds = [(r.kind, r.name) for r in store.timeline(before.account) if r.key not in keys_before]
     assert ("event", "offboard") not in kinds and ("event", "set_health") in kinds, kinds
     await assert_no_task_failed(handle)
 

@@ -75,6 +75,11 @@ def dev_server(tmp_path: Path) -> Iterator[str]:
     stop_server(server)
 
 
+# A killed worker's journeys wait out their sticky and workflow task timeouts before the
+# restarted one takes them: longer than a person at the CLI is asked to wait, on a busy machine.
+ANSWER_S = 180.0
+
+
 async def drive(client: Client, members: list[Account], task_queue: str, worker: WorkerProcess | None = None) -> None:
     enrolling = asyncio.create_task(enroll_many(client, members, today=TODAY, task_queue=task_queue))
     if worker is not None:
@@ -83,13 +88,13 @@ async def drive(client: Client, members: list[Account], task_queue: str, worker:
         worker.start()
     await enrolling
     print("enrolled", time.monotonic(), flush=True)
-    await asyncio.gather(*(send_event(client, a.id, "set_health", {"color": "red", "reason": "champion left"}) for a in members))
+    await asyncio.gather(*(send_event(client, a.id, "set_health", {"color": "red", "reason": "champion left"}, timeout=ANSWER_S) for a in members))
     if worker is not None:
         # The red updates started remediation children that are now posting alerts and
         # writing tracker rows: kill the worker under them.
         worker.kill()
         worker.start()
-    await asyncio.gather(*(send_event(client, a.id, "set_health", {"color": "yellow", "reason": "plan agreed"}) for a in members))
+    await asyncio.gather(*(send_event(client, a.id, "set_health", {"color": "yellow", "reason": "plan agreed"}, timeout=ANSWER_S) for a in members))
 
 
 def comparable(store: Store, account_id: str) -> list[tuple[object, ...]]:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from journey.domain.calendar import add_months, next_business_day
-from journey.domain.effects import AccountSnapshot, Effects, TaskChange, TimelineEntry, TimelineKind
+from journey.domain.effects import AccountSnapshot, Effects, TaskChange, TaskOpen, TimelineEntry, TimelineKind
 from journey.domain.engine import touchpoints as calendar
 from journey.domain.engine.commands import (
     Command,
@@ -23,7 +23,7 @@ from journey.domain.engine.commands import (
     LoadPlaybook,
     StartRemediation,
 )
-from journey.domain.engine.events import check_event
+from journey.domain.engine.events import allowed_events, check_event, completed_event, completes, repeat_of
 from journey.domain.engine.state import (
     DEFAULT_MANUAL_HEALTH_DAYS,
     IDLE_WAKE_DAYS,
@@ -31,8 +31,15 @@ from journey.domain.engine.state import (
     JourneyState,
     TrackedTask,
 )
+from journey.domain.engine.steps import (
+    NEXT_STEP_DUE_DAYS,
+    NEXT_STEP_FOR,
+    NEXT_STEP_HORIZON_DAYS,
+    USAGE_REPORT,
+    USAGE_REPORT_DUE_DAYS,
+)
 from journey.domain.engine.touchpoints import Firing
-from journey.domain.enums import ContactRole, Health, Stage
+from journey.domain.enums import Health, Stage
 from journey.domain.events import (
     ContractChanged,
     EventPayload,
@@ -43,13 +50,14 @@ from journey.domain.events import (
     RenewalClosed,
     SetHealth,
     TouchpointDone,
+    event_name_for_cli,
 )
 from journey.domain.machines import HealthMachine, Lifecycle, lowered
 from journey.domain.models import Account, DueTouchpoint, JourneyStatus, OpenTask
 from journey.domain.playbook import Channel, Playbook, Touchpoint
 from journey.domain.remediation import RedEpisode
 from journey.domain.team import DEFAULT_TEAM, Team
-from journey.domain.touches import RED_TOUCHPOINTS, Touch
+from journey.domain.touches import ADD_CONTACT, RED_TOUCHPOINTS, Touch, customer_address
 
 
 class Engine:
@@ -119,6 +127,7 @@ class Engine:
             stage=s.stage,
             health=s.health,
             health_reason=s.health_reason,
+            health_until=s.manual_health_until,
             segment=account.segment,
             tier=account.tier,
             engagement_model=account.engagement_model,
@@ -142,7 +151,7 @@ class Engine:
             next_touchpoints=self.next_touchpoints(),
             remediation=s.remediation_id,
             playbook_version=s.playbook.version,
-            allowed_events=self.lifecycle.allowed() if not self.terminal else [],
+            allowed_events=allowed_events(self.s, self.lifecycle),
         )
 
     def snapshot(self) -> AccountSnapshot:
@@ -272,25 +281,68 @@ class Engine:
             return s.adoption_deadline
         return None
 
-    def judge_adoption(self, utilization: float | None) -> None:
+    def judge_adoption(self, utilization: float | None, today: date | None = None, needs_data: bool = False) -> None:
+        """The verdict at the adoption deadline. With `needs_data` (the workflow's patch) and
+        no usage on or before the deadline there is none: the result is `no-data`, health is
+        left alone and the TA is asked to get usage reported (`judge_late` gives the verdict)."""
         s = self.s
         deadline = s.adoption_deadline
         assert deadline is not None, "judge_adoption is called once adoption_due says so"
+        if utilization is None and needs_data:
+            self._no_adoption_data(deadline, today or deadline)
+            return
+        self._verdict(utilization, deadline, deadline, True)
+
+    def _verdict(
+        self, utilization: float | None, deadline: date, at: date, closes_window: bool = False, /, **detail: object
+    ) -> None:
+        s = self.s
         target = s.playbook.adoption_target
         met = utilization is not None and utilization >= target
         s.adoption_result = "met" if met else "missed"
         if utilization is not None:
             s.utilization = utilization
-        self._record("adoption", s.adoption_result, deadline, utilization=utilization, target=target)
-        self._move("adoption_judged", deadline)
+        self._record("adoption", s.adoption_result, at, utilization=utilization, target=target, **detail)
+        if closes_window:
+            self._move("adoption_judged", deadline)
         if not met:
             shown = "no usage reported" if utilization is None else f"utilization {utilization:.0%}"
             self._set_health(
                 lowered(s.health),
                 f"adoption target missed: {shown} < {target:.0%} at {deadline}",
-                deadline,
+                at,
                 "adoption",
             )
+
+    def _no_adoption_data(self, deadline: date, today: date) -> None:
+        s = self.s
+        s.adoption_result = "no-data"
+        target = s.playbook.adoption_target
+        self._record(
+            "adoption", "no-data", deadline, target=target,
+            reason=f"not judged: no usage reported on or before the deadline {deadline}; "
+            f"health unchanged until usage for that date is reported",
+        )
+        self._move("adoption_judged", deadline)
+        tp = USAGE_REPORT
+        touch = Touch(tp, self._occurrence_key(tp, deadline), s.account,
+                      next_business_day(today + timedelta(days=USAGE_REPORT_DUE_DAYS)), s.stage, s.playbook.version)
+        self.effects.timeline.append(touch.timeline())
+        self._open_task(touch.task(s.team, title=f"Get usage reported up to the adoption deadline {deadline} (target {target:.0%})"))
+
+    def adoption_pending(self, today: date) -> date | None:
+        """The deadline of an adoption window closed without data, to judge once usage for it is reported."""
+        s = self.s
+        if s.adoption_result == "no-data" and s.adoption_deadline is not None and s.adoption_deadline < today:
+            return s.adoption_deadline
+        return None
+
+    def judge_late(self, utilization: float, today: date) -> None:
+        """Usage on or before the deadline came after it: the verdict, on the day it is known."""
+        deadline = self.s.adoption_deadline
+        assert deadline is not None and self.s.adoption_result == "no-data", "judge_late follows adoption_pending"
+        self._verdict(utilization, deadline, today, deadline=deadline.isoformat(), late=True)
+        self._close_tasks(USAGE_REPORT.id, today, "done", "usage reported")
 
     def advance(self, today: date) -> None:
         """Everything the calendar says happens up to `today` (after any adoption judgement)."""
@@ -310,60 +362,122 @@ class Engine:
     def _occurrence_key(self, tp: Touchpoint, raw: date, suffix: str = "") -> str:
         return f"{self.s.account.id}/{tp.id}/{raw.isoformat()}{suffix}"
 
-    def _customer_email(self) -> str:
-        """Automated email goes to the champion (else any contact with an address, else the TA)."""
-        contacts = sorted(
-            (c for c in self.s.account.contacts if c.email),
-            key=lambda c: c.role is not ContactRole.champion,
-        )
-        return contacts[0].email if contacts and contacts[0].email else self.s.account.ta
-
     def _fire(self, firing: Firing) -> None:
         s, tp, milestone = self.s, firing.touchpoint, firing.milestone
         suffix = f"@{milestone:g}" if milestone is not None else ""
         touch = Touch(tp, self._occurrence_key(tp, firing.raw, suffix), s.account, firing.fire, s.stage, s.playbook.version)
-        extra = {"milestone": milestone} if milestone is not None else {}
+        extra: dict[str, object] = {"milestone": milestone} if milestone is not None else {}
+        unsent = touch.unsendable()
+        if unsent is not None:
+            extra |= {"status": "skipped", "reason": unsent}
         self.effects.timeline.append(touch.timeline(**extra))
         if tp.automated:
-            recipient = s.team.red_accounts_channel if tp.channel is Channel.slack else self._customer_email()
+            recipient = s.team.red_accounts_channel if tp.channel is Channel.slack else customer_address(s.account) or ""
             subject = f"{tp.title}: {s.account.name}"
-            self.effects.deliveries.append(touch.message(recipient, subject, _delivery_body(tp, s.account, firing.fire, milestone)))
+            body = _delivery_body(tp, s.account, firing.fire, milestone)
+            self.effects.deliveries.append(touch.message(recipient, subject, body, skipped=unsent))
+            if unsent is not None and not any(t.touchpoint == ADD_CONTACT for t in s.tasks):
+                self._open_task(touch.add_contact_task())
             return
-        task = touch.task(s.team)
+        self._open_task(touch.task(s.team))
+
+    def _open_task(self, task: TaskOpen) -> None:
         self.effects.open_tasks.append(task)
-        s.tasks.append(TrackedTask(key=task.key, touchpoint=tp.id, due=task.due, owner_role=task.owner_role, owner=task.owner))
+        self.s.tasks.append(
+            TrackedTask(key=task.key, touchpoint=task.touchpoint, due=task.due, owner_role=task.owner_role, owner=task.owner)
+        )
 
     def next_wake(self, today: date) -> tuple[date, str]:
         """The next business date something happens, and what it is (for the timer's summary)."""
+        wake, why, _ = self._next_wake(today)
+        return wake, why
+
+    def next_wake_summary(self, today: date) -> tuple[date, str]:
+        """The next wake-up, and what falls due then in words, with its dates
+        ("adoption-review due 2026-12-16 (task opens 2026-12-09)")."""
+        wake, _, summary = self._next_wake(today)
+        return wake, summary
+
+    def _next_wake(self, today: date) -> tuple[date, str, str]:
         s = self.s
-        candidates: list[tuple[date, str]] = []
+        # (wake-up, what, what in words)
+        candidates: list[tuple[date, str, str]] = []
         if s.stage is Stage.adoption and s.adoption_deadline is not None:
-            candidates.append((s.adoption_deadline, "adoption deadline"))
+            day = s.adoption_deadline
+            candidates.append((day, "adoption deadline", f"adoption verdict due {day}"))
         if self._renewal_may_open():
-            candidates.append((self.renewal_opens(), "renewal stage opens"))
+            day = self.renewal_opens()
+            candidates.append((day, "renewal stage opens", f"renewal stage opens {day}"))
         if s.manual_health_until is not None:
-            candidates.append((s.manual_health_until, "manual health color expires"))
+            day = s.manual_health_until
+            candidates.append((day, "manual health color expires", f"manual health color expires {day}"))
+        for d in self.next_touchpoints(limit=3):
+            wake = calendar.wake_for(s, d.touchpoint, d.due)
+            opens = f" (task opens {wake})" if wake != d.due else ""
+            candidates.append((wake, d.touchpoint, f"{d.touchpoint} due {d.due}{opens}"))
         candidates.extend(
-            (calendar.wake_for(s, d.touchpoint, d.due), d.touchpoint) for d in self.next_touchpoints(limit=3)
+            (day, tp_id, f"{tp_id} (usage milestone) due {day}")
+            for tp_id, day in s.deferred.items() if calendar.is_milestone_touch(s, tp_id)
         )
-        candidates.extend((day, tp_id) for tp_id, day in s.deferred.items() if calendar.is_milestone_touch(s, tp_id))
-        hard = min(candidates, default=(today + timedelta(days=IDLE_WAKE_DAYS), "idle check"))
+        idle = today + timedelta(days=IDLE_WAKE_DAYS)
+        hard = min(candidates, default=(idle, "idle check", f"nothing due; idle check {idle}"))
         # Whatever is due today has been handled; never spin on a date that has come.
-        return max(hard[0], today + timedelta(days=1)), hard[1]
+        return max(hard[0], today + timedelta(days=1)), hard[1], hard[2]
 
     # ----- events -----
 
-    def validate(self, event: str, payload: EventPayload, today: date) -> date:
+    def validate(self, event: str, payload: EventPayload, today: date, strict: bool = True) -> date:
         """Refuse an event the stage does not allow or whose data does not fit; returns its date."""
-        return check_event(self.s, self.lifecycle, event, payload, today)
+        return check_event(self.s, self.lifecycle, event, payload, today, strict)
 
-    def apply(self, event: str, payload: EventPayload, today: date) -> None:
-        on = self.validate(event, payload, today)
+    def repeat_of(self, event: str, payload: EventPayload, today: date) -> date | None:
+        """The date on file when `event` repeats on it (`apply` then changes nothing)."""
+        return repeat_of(self.s, event, payload, today)
+
+    def apply(self, event: str, payload: EventPayload, today: date, strict: bool = True) -> None:
+        on = self.validate(event, payload, today, strict)
+        if strict and self.repeat_of(event, payload, today) is not None:
+            return
+        completed = completed_event(self.s, self.lifecycle, payload) if strict and isinstance(payload, TouchpointDone) else None
         detail = payload.model_dump(mode="json", exclude={"on"}, exclude_none=True)
         self._record("event", event, on, **detail)
         handler = getattr(self, f"_on_{event}")
         handler(payload, on)
+        if strict:
+            # The tasks that stand for this event are done with it.
+            for task in [t for t in self.s.tasks if completes(self.s, t.touchpoint) == event]:
+                self._close_tasks(task.touchpoint, on, "done", f"{event_name_for_cli(event)} reported")
+        if completed is not None:
+            # The task was the event: report it, with the task's data.
+            self.apply(*completed, today, strict)
         self.effects.snapshot = self.snapshot()
+
+    # ----- the next step of a stage that waits for a person -----
+
+    def needs_next_step(self, today: date) -> bool:
+        """True when the stage waits for a person's event, nothing is open and no task of
+        this stage falls due within the next NEXT_STEP_HORIZON_DAYS: the journey would sit
+        silent (a value review months away says nothing about what to do now)."""
+        s = self.s
+        if s.stage not in NEXT_STEP_FOR or s.tasks:
+            return False
+        people = [tp for tp in s.playbook.touchpoints if not tp.automated and tp.id not in RED_TOUCHPOINTS]
+        if not people:
+            return False  # a journey run by automated touches alone
+        for upcoming in calendar.next_touchpoints(s, limit=len(s.playbook.touchpoints)):
+            tp = s.playbook.touchpoint(upcoming.touchpoint)
+            soon = upcoming.due <= today + timedelta(days=NEXT_STEP_HORIZON_DAYS)
+            if soon and tp is not None and not tp.automated and (not tp.stages or s.stage in tp.stages):
+                return False
+        return True
+
+    def open_next_step(self, today: date) -> None:
+        s = self.s
+        tp = NEXT_STEP_FOR[s.stage]
+        touch = Touch(tp, self._occurrence_key(tp, today), s.account,
+                      next_business_day(today + timedelta(days=NEXT_STEP_DUE_DAYS)), s.stage, s.playbook.version)
+        self.effects.timeline.append(touch.timeline())
+        self._open_task(touch.task(s.team))
 
     def _on_kickoff_held(self, payload: KickoffHeld, on: date) -> None:
         if self.s.kickoff_held is None:

@@ -56,7 +56,7 @@ class JourneyState(BaseModel):
     production_ready: date | None = None
     onboarding_complete: date | None = None
     adoption_deadline: date | None = None
-    adoption_result: Literal["met", "missed"] | None = None
+    adoption_result: Literal["met", "missed", "no-data"] | None = None
     stage_entered: dict[str, date] = Field(default_factory=dict)
     red_since: date | None = None
     check_in_cadence_days: int | None = None
