@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from journey.domain.enums import EngagementModel, Health, Segment, Stage, values
+from journey.domain.numbers import figure
 
 T = TypeVar("T")
 
@@ -55,21 +56,21 @@ def echo_json(data: Any) -> None:
 
 
 def table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    """Rows as aligned columns. Numbers read as people read them (`journey.domain.numbers`):
+    ratios (utilization, adoption, retention, ...) as percentages, money (ARR) with
+    thousands separators, NPS in points; `--json` keeps the raw numbers."""
     if not rows:
         click.echo("(none)")
         return
-    widths = {c: max(len(c), *(len(_cell(r.get(c))) for r in rows)) for c in columns}
+    cells = [{c: _cell(c, r.get(c)) for c in columns} for r in rows]
+    widths = {c: max(len(c), *(len(r[c]) for r in cells)) for c in columns}
     click.echo("  ".join(c.upper().ljust(widths[c]) for c in columns))
-    for row in rows:
-        click.echo("  ".join(_cell(row.get(c)).ljust(widths[c]) for c in columns))
+    for row in cells:
+        click.echo("  ".join(row[c].ljust(widths[c]) for c in columns))
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4f}"
-    return str(value)
+def _cell(column: str, value: Any) -> str:
+    return figure(column, value)
 
 
 def connected(func: Callable[..., Awaitable[T]]) -> Callable[..., T]:

@@ -11,7 +11,9 @@ import click
 from journey.cli.common import BadInput, echo_json, json_option, open_store, table
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
-COLUMNS = ["accounts", "adoption", "mean_consumption", "gross_retention", "net_retention", "nps", "renewal_rate"]
+COLUMNS = [
+    "accounts", "adoption", "mean_consumption", "gross_retention", "net_retention", "nps", "renewal_rate", "starting_arr",
+]
 
 
 @click.command()
@@ -25,9 +27,10 @@ def kpis(start: datetime | None, end: datetime | None, by: str | None, as_json: 
     adoption = share of the accounts active on --to at or above 80% utilization;
     mean_consumption = their mean consumption on --to; gross/net retention of the ARR of
     the accounts signed by --from; NPS (points, -100..100) of the answers in the period;
-    renewal rate = renewed / renewals closed in the period. Ratios are fractions (0.95),
-    and None (null) when nothing was there to measure. docs/metrics.md gives every
-    definition exactly.
+    renewal rate = renewed / renewals closed in the period. The table shows ratios as
+    percentages and ARR with thousands separators; --json gives ratios as fractions
+    (0.95), and None (null) when nothing was there to measure. docs/metrics.md gives
+    every definition exactly.
     """
     from journey.domain.calendar import add_months
 

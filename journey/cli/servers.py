@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from journey.cli.common import Failure, open_store, run
 from journey.domain.names import TASK_QUEUE
+
+if TYPE_CHECKING:
+    from journey.config import DeliverySettings
 
 # The worker assembly's default, spelled out so `journey --help` does not import it
 # (a test keeps them equal).
@@ -78,11 +83,14 @@ async def _run_worker(
     """Run a worker until `stop` is set; False if it had to leave activities running."""
     from datetime import timedelta
 
-    from journey.config import reports_dir
+    from journey.config import DeliverySettings, reports_dir
     from journey.temporal.client import connect
     from journey.temporal.schedules import ensure_schedules
     from workflows.worker import build_worker
 
+    # Failed sends are logged (journey.delivery.outbox) with their key and reason.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _note_delivery_channels(DeliverySettings.from_env())
     store = open_store()
     client = await connect()
     worker = build_worker(
@@ -102,6 +110,32 @@ async def _run_worker(
     if finished:
         store.close()  # else activities may still use it in their threads
     return finished
+
+
+def _note_delivery_channels(settings: DeliverySettings) -> None:
+    """Say at start where automated touches go, and warn when some can go nowhere (they
+    would be `failed` at their first attempt)."""
+    channels, missing = settings.channels(), settings.missing_channels()
+    if not channels:
+        click.echo(
+            "warning: no delivery channel is configured (JOURNEY_SLACK_WEBHOOK_URL, JOURNEY_SMTP_HOST or "
+            "JOURNEY_OUTBOX_DIR): every automated touch will be marked failed",
+            err=True,
+        )
+        return
+    click.echo(f"automated touches go to: {', '.join(channels)}")
+    if missing:
+        click.echo(f"warning: not configured: {', '.join(missing)}; those touches will be marked failed", err=True)
+
+
+def _outbox_dir_if_unconfigured() -> Path | None:
+    """For `up`: `$JOURNEY_HOME/outbox` when neither Slack, SMTP nor JOURNEY_OUTBOX_DIR is set."""
+    from journey.config import DeliverySettings, journey_home
+
+    settings = DeliverySettings.from_env()
+    if settings.slack_webhook_url or settings.smtp_host or settings.outbox_dir is not None:
+        return None
+    return journey_home() / "outbox"
 
 
 async def _serve(worker: Any, stop: asyncio.Event) -> bool:
@@ -171,6 +205,11 @@ def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -
     from journey.temporal.devserver import stop_server
 
     os.environ["TEMPORAL_ADDRESS"] = f"{ip}:{port}"
+    outbox_dir = _outbox_dir_if_unconfigured()
+    if outbox_dir is not None:
+        # A first run has no Slack or SMTP: touches land as files to read, not as failures.
+        os.environ["JOURNEY_OUTBOX_DIR"] = str(outbox_dir)
+        click.echo(f"no Slack or SMTP configured: automated touches are written as files to {outbox_dir}")
     process, directory = _start_server(state_dir, ip, port, ui_port)
     click.echo(f"Temporal dev server on {ip}:{port} (state in {directory})")
     click.echo(f"Web UI: http://{ip}:{ui_port}/namespaces/default/workflows")
@@ -200,6 +239,8 @@ async def _enroll_sample() -> None:
     from journey.temporal.journeys import enroll_many
 
     accounts = read_accounts(sample_portfolio())
+    # Usage and NPS first, so the journeys judge their adoption deadlines with data on file.
+    load_sample_measurements({a.id for a in accounts}, date.today())
     client = await connect()
     report = await enroll_many(client, accounts, team=team_from_env())
     click.echo(f"sample portfolio: {len(report.started)} enrolled, {len(report.existing)} already enrolled")
@@ -207,3 +248,17 @@ async def _enroll_sample() -> None:
 
 def sample_portfolio() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "sample_accounts.csv"
+
+
+def load_sample_measurements(accounts: set[str], today: date) -> None:
+    """The sample portfolio's usage and NPS (journey/data/), up to `today`, into the store:
+    upserts, so loading them again changes nothing."""
+    from journey.files import read_nps, read_usage
+
+    data = sample_portfolio().parent
+    usage = [r for r in read_usage(data / "sample_usage.csv", known_accounts=accounts) if r.date <= today]
+    nps = [r for r in read_nps(data / "sample_nps.csv", known_accounts=accounts) if r.date <= today]
+    with open_store() as store:
+        store.write_usage(usage)
+        store.write_nps(nps)
+    click.echo(f"sample portfolio: {len(usage)} usage rows and {len(nps)} NPS answers on file")

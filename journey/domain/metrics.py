@@ -76,6 +76,22 @@ def measure(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ActiveAccount:
+    """An account active on a day (signed, not churned), as the adoption KPI counts it:
+    seats and ARR in force that day, the latest mau on or before it, utilization."""
+
+    account: str
+    seats: int
+    arr: float
+    mau: int | None
+    utilization: float | None
+
+    @property
+    def adopted(self) -> bool:
+        return self.utilization is not None and self.utilization >= ADOPTION_TARGET
+
+
 @dataclass
 class Kpis:
     """Portfolio KPIs over [start, end] for one group of accounts (see `portfolio_kpis`)."""

@@ -15,10 +15,13 @@ from typing import Any
 from journey.config import write_private_file
 from journey.domain.enums import Health
 from journey.domain.metrics import ADOPTION_TARGET
+from journey.domain.numbers import figure, plain
 from journey.reports.data import AccountReport, Chart, PortfolioReport
 
 HEALTH_LEVEL = {Health.red.value: 0, Health.yellow.value: 1, Health.green.value: 2}
 COLOR_HEX = {"green": "#2e9e4f", "yellow": "#e0b000", "red": "#d23c3c"}
+# The touchpoints chart's stacked bars, in the order of its columns from "done" on.
+TOUCH_STACK = (("done", "#2e9e4f"), ("sent", "#3366cc"), ("skipped", "#aaaaaa"), ("open", "#e0b000"))
 
 
 def draw(chart: Chart) -> bytes:
@@ -27,47 +30,58 @@ def draw(chart: Chart) -> bytes:
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
+    import matplotlib.patches
     import matplotlib.ticker
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(8, 3.2), dpi=96, layout="constrained")
     axes = figure.add_subplot()
-    axes.set_title(_plain(chart.title), fontsize=11, loc="left")
+    # The page titles every chart in its heading; the image does not repeat it.
     axes.grid(True, alpha=0.3)
     rows = chart.rows
     if not rows:
-        axes.text(0.5, 0.5, "no data in this period", ha="center", va="center", transform=axes.transAxes)
+        axes.text(0.5, 0.5, _plain(chart.empty or "Nothing in this period."), ha="center", va="center", transform=axes.transAxes)
         axes.set_xticks([])
         axes.set_yticks([])
     elif chart.key == "mau_vs_seats":
         days = list(mdates.date2num([date.fromisoformat(r[0]) for r in rows]))
-        axes.plot(days, [r[1] for r in rows], color="#3366cc", label="MAU")
+        axes.plot(days, [r[1] for r in rows], color="#3366cc", label="monthly active users")
         axes.plot(days, [r[2] for r in rows], color="#555555", linestyle="--", label="licensed seats")
         axes.plot(days, [r[3] for r in rows], color="#2e9e4f", linestyle=":", label=f"{ADOPTION_TARGET:.0%} target")
         axes.set_ylim(bottom=0)
+        axes.yaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
         axes.legend(loc="lower right", fontsize=8)
-        _date_axis(axes)
+        _date_axis(axes, chart)
     elif chart.key == "dau_mau":
         days = list(mdates.date2num([date.fromisoformat(r[0]) for r in rows]))
         axes.plot(days, [r[3] for r in rows], color="#7a3db8")
         axes.set_ylim(0, 1)
         axes.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-        _date_axis(axes)
+        _date_axis(axes, chart)
     elif chart.key == "health":
-        days = list(mdates.date2num([date.fromisoformat(r[0]) for r in rows]))
-        levels = [HEALTH_LEVEL[r[1]] for r in rows]
-        # The last color holds until the end of the period.
-        end = list(mdates.date2num([chart.until])) if chart.until and chart.until.isoformat() > rows[-1][0] else []
-        axes.step(days + end, levels + levels[-1:] * len(end), where="post", color="#888888")
-        axes.scatter(days, levels, c=[COLOR_HEX[r[1]] for r in rows], s=60, zorder=3)
-        axes.set_yticks([0, 1, 2], ["red", "yellow", "green"])
-        axes.set_ylim(-0.5, 2.5)
-        _date_axis(axes)
+        # One colored span per row, from its day to the next change (column "until").
+        for start, color, *_, end in rows:
+            first, last = mdates.date2num([date.fromisoformat(start), date.fromisoformat(end)])
+            axes.axvspan(first, max(last, first + 1), color=COLOR_HEX.get(color, "#888888"), alpha=0.85, lw=0)
+        axes.set_yticks([])
+        axes.grid(False)
+        handles = [matplotlib.patches.Patch(color=COLOR_HEX[c], label=c) for c in ("green", "yellow", "red")]
+        axes.legend(handles=handles, loc="upper left", fontsize=8, ncols=3)
+        axes.set_ylim(0, 1.25)
+        _date_axis(axes, chart)
     elif chart.key == "touchpoints":
-        positions = range(len(rows))
-        axes.bar([p - 0.2 for p in positions], [r[1] for r in rows], width=0.4, color="#3366cc", label="due")
-        axes.bar([p + 0.2 for p in positions], [r[2] for r in rows], width=0.4, color="#2e9e4f", label="done")
-        axes.set_xticks(list(positions), [_plain(r[0]) for r in rows], rotation=45, fontsize=8)
+        # Every month of the period gets its place, the quiet ones too.
+        by_month = {r[0]: r for r in rows}
+        months = _months(chart.since, chart.until) or list(by_month)
+        months += [m for m in by_month if m not in months]
+        positions = list(range(len(months)))
+        bottom = [0] * len(months)
+        for index, (name, color) in enumerate(TOUCH_STACK, start=2):
+            values = [by_month[m][index] if m in by_month else 0 for m in months]
+            axes.bar(positions, values, bottom=bottom, width=0.6, color=color, label=name)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        axes.set_xlim(-0.6, max(len(months), 6) - 0.4)
+        axes.set_xticks(positions, [_plain(m) for m in months], rotation=45, fontsize=8)
         axes.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         axes.legend(fontsize=8)
     elif chart.key == "adoption":
@@ -90,14 +104,29 @@ def draw(chart: Chart) -> bytes:
     return buffer.getvalue()
 
 
+def _months(first: date | None, last: date | None) -> list[str]:
+    """The months `YYYY-MM` from `first`'s to `last`'s, both included."""
+    if first is None or last is None:
+        return []
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
 def _plain(text: object) -> str:
     """Text drawn as it is: matplotlib reads `$...$` as math, which data must not start."""
     return str(text).replace("$", r"\$")
 
 
-def _date_axis(axes: Any) -> None:
+def _date_axis(axes: Any, chart: Chart) -> None:
+    """A time axis over the report's period, whatever days have data."""
     import matplotlib.dates as mdates
 
+    if chart.since is not None and chart.until is not None:
+        first, last = mdates.date2num([chart.since, chart.until])
+        axes.set_xlim(first, max(last, first + 1))
     locator = mdates.AutoDateLocator()
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -107,8 +136,10 @@ def render_html(report: AccountReport | PortfolioReport) -> str:
     """One self-contained HTML document: inline CSS, charts as data: URIs, numbers in tables."""
     if isinstance(report, AccountReport):
         title = f"{report.name}: usage and value review, {report.since} to {report.until}"
+        if report.audience == "internal":
+            title += " (internal)"
     else:
-        title = f"Portfolio review, {report.generated_on}"
+        title = f"Portfolio review, {report.since} to {report.until}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -117,22 +148,34 @@ def render_html(report: AccountReport | PortfolioReport) -> str:
         f"<h1>{_e(title)}</h1>",
         f'<p class="meta">Generated by journey on {_e(report.generated_on)}.</p>',
         "<h2>Summary</h2>",
-        _summary_table(report.summary),
+        _summary_table(report.shown_summary() if isinstance(report, AccountReport) else report.summary),
     ]
     for chart in report.charts:
-        png = base64.b64encode(draw(chart)).decode("ascii")
         parts.append(f'<section class="chart" id="{_e(chart.key)}" data-chart="{_e(chart.key)}">')
         parts.append(f"<h2>{_e(chart.title)}</h2>")
+        if not chart.rows and chart.empty:
+            parts.append(f'<p class="empty">{_e(chart.empty)}</p></section>')
+            continue
+        png = base64.b64encode(draw(chart)).decode("ascii")
         parts.append(f'<img alt="{_e(chart.title)}" src="data:image/png;base64,{png}">')
         if chart.note:
             parts.append(f'<p class="note">{_e(chart.note)}</p>')
         parts.append(f"<details><summary>The numbers ({len(chart.rows)} rows)</summary>")
-        parts.append(_table(chart.columns, chart.rows, chart.key))
+        rows = [[figure(c, v) for c, v in zip(chart.columns, row, strict=False)] for row in chart.rows]
+        parts.append(_table([label(c) for c in chart.columns], rows, chart.key))
         parts.append("</details></section>")
+    if isinstance(report, AccountReport) and report.audience == "internal":
+        parts.append("<h2>Red-account history</h2>")
+        if report.red_history:
+            columns = list(report.red_history[0])
+            parts.append(_table([label(c) for c in columns], [[r[c] for c in columns] for r in report.red_history], "red_history"))
+        else:
+            parts.append('<p class="empty">No red-account episode in this period.</p>')
     if isinstance(report, PortfolioReport):
         columns = list(report.accounts[0]) if report.accounts else ["account"]
         parts.append("<h2>Accounts</h2>")
-        parts.append(_table(columns, [[row[c] for c in columns] for row in report.accounts], "accounts"))
+        rows = [[figure(c, row[c]) for c in columns] for row in report.accounts]
+        parts.append(_table([label(c) for c in columns], rows, "accounts"))
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -163,9 +206,84 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+# Summary figures in words; a key not listed here is shown with its underscores as spaces.
+LABELS = {
+    "stage": "Stage",
+    "health": "Health",
+    "health_reason": "Why this health",
+    "health_score": "Health score (0-100)",
+    "segment": "Segment",
+    "tier": "Tier",
+    "engagement_model": "Engagement model",
+    "ta": "Technical Advisor",
+    "ae": "Account Executive",
+    "seats": "Licensed seats",
+    "arr": "Annual recurring revenue (ARR)",
+    "renewal_date": "Renewal date",
+    "utilization": "Utilization (monthly active users / licensed seats)",
+    "consumption": "Consumption (daily active users / last month's monthly active users)",
+    "mau_trend_30d": "Change in monthly active users, last 30 days",
+    "adoption_target": "Adoption target",
+    "mau_first": "Monthly active users at the start of the period",
+    "mau_last": "Monthly active users at the end of the period",
+    "mau_growth": "Growth in monthly active users over the period",
+    "touchpoints_due": "Touchpoints in the period",
+    "tasks_done": "Tasks completed",
+    "trainings_done": "Trainings completed",
+    "red_episodes": "Red-account episodes in the period",
+    "accounts": "Accounts",
+    "active": "Active accounts",
+    "churned": "Churned accounts",
+    "arr_active": "Active ARR",
+    "red": "Red accounts",
+    "with_usage": "Accounts reporting usage",
+    "adopted": "Accounts at or above 80% utilization",
+    "adoption": "Adoption",
+    "mean_consumption": "Mean consumption",
+    "gross_retention": "Gross retention",
+    "net_retention": "Net retention",
+    "nps": "NPS",
+    "renewal_rate": "Renewal rate",
+    # Chart and table columns.
+    "date": "Date",
+    "mau": "Monthly active users",
+    "dau": "Daily active users",
+    "target": "80% target",
+    "dau_mau": "Daily / monthly active users",
+    "color": "Health",
+    "source": "Set by",
+    "reason": "Reason",
+    "until": "Until",
+    "month": "Month",
+    "due": "Fell due",
+    "done": "Done",
+    "sent": "Sent",
+    "skipped": "Skipped",
+    "open": "Open",
+    "account": "Account",
+    "name": "Name",
+    "episode": "Episode",
+    "opened_on": "Opened",
+    "escalated_on": "Escalated",
+    "closed_on": "Closed",
+    "resolution": "Resolution",
+}
+
+
+def _words(key: str, value: Any) -> Any:
+    """Touchpoint ids as words (`training-101` -> `Training 101`)."""
+    if key == "trainings_done" and isinstance(value, list):
+        return [str(v).replace("-", " ").capitalize() for v in value]
+    return value
+
+
+def label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
+
+
 def _summary_table(summary: dict[str, Any]) -> str:
-    rows = [[key.replace("_", " "), ", ".join(map(str, v)) if isinstance(v, list) else v] for key, v in summary.items()]
-    return _table(["measure", "value"], rows, "summary")
+    rows = [[label(key), figure(key, _words(key, value))] for key, value in summary.items()]
+    return _table(["Measure", "Value"], rows, "summary")
 
 
 def _table(columns: list[str], rows: list[list[Any]], key: str) -> str:
@@ -175,4 +293,4 @@ def _table(columns: list[str], rows: list[list[Any]], key: str) -> str:
 
 
 def _cell(value: Any) -> Any:
-    return f"{value:.4g}" if isinstance(value, float) else value
+    return plain(value) if isinstance(value, float) else value

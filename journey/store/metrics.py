@@ -32,6 +32,7 @@ from journey.domain.metrics import (
     ADOPTION_TARGET,
     TREND_DAYS,
     AccountMeasures,
+    ActiveAccount,
     Kpis,
     consumption_window,
     measure,
@@ -227,6 +228,7 @@ def _facts(start: date, end: date, by: str | None) -> sa.Subquery:
     """One row per account: what the KPIs need, all in force on `start` or `end`."""
     return sa.select(
         _group(by).label("grp"),
+        accounts.c.id.label("account"),
         accounts.c.signed,
         _churned_on().label("churned_on"),
         _term_as_of("arr", start).label("arr_start"),
@@ -242,15 +244,29 @@ def _sum_where(condition: ColumnElement[bool], value: Any = 1) -> ColumnElement[
     return sa.func.coalesce(sa.func.sum(sa.case((condition, value), else_=0)), 0)
 
 
+def _still_there(f: Any, end: date) -> ColumnElement[bool]:
+    return sa.or_(f.churned_on.is_(None), f.churned_on > end)
+
+
+def _active(f: Any, end: date) -> ColumnElement[bool]:
+    """Active on `end`: signed on or before it and not churned on or before it."""
+    return sa.and_(f.signed <= end, _still_there(f, end))
+
+
+def _utilization_end(f: Any) -> ColumnElement[Any]:
+    """Utilization on `end`: the latest mau on or before it / the seats in force on it."""
+    return sa.cast(f.mau_end, sa.Float) / sa.func.nullif(f.seats_end, 0)
+
+
 def _accounts_query(start: date, end: date, by: str | None) -> sa.Select[Any]:
     f = _facts(start, end, by).c
-    still_there = sa.or_(f.churned_on.is_(None), f.churned_on > end)
-    active = sa.and_(f.signed <= end, still_there)
+    still_there = _still_there(f, end)
+    active = _active(f, end)
     cohort = sa.and_(f.signed <= start, sa.or_(f.churned_on.is_(None), f.churned_on >= start))
     churned = sa.and_(cohort, f.churned_on <= end)
     kept = sa.and_(cohort, still_there)
     delta = f.arr_end - f.arr_start
-    utilization = sa.cast(f.mau_end, sa.Float) / f.seats_end
+    utilization = _utilization_end(f)
     consumption = sa.cast(f.mean_dau, sa.Float) / f.previous_month_mau
     query = sa.select(
         # PostgreSQL refuses an ungrouped column even when it is a constant NULL.
@@ -264,6 +280,27 @@ def _accounts_query(start: date, end: date, by: str | None) -> sa.Select[Any]:
         _sum_where(sa.and_(kept, delta > 0), delta).label("expansion"),
     )
     return query if by is None else query.group_by(f.grp)
+
+
+def active_utilizations(conn: Connection, end: date) -> dict[str, ActiveAccount]:
+    """The accounts the adoption KPI counts on `end` (active on it), each with the seats in
+    force on `end` and its utilization then: the very figures `portfolio_kpis` adopts."""
+    f = _facts(end, end, None).c
+    query = (
+        sa.select(f.account, f.seats_end, f.mau_end, f.arr_end, _utilization_end(f).label("utilization"))
+        .where(_active(f, end))
+        .order_by(f.account)
+    )
+    return {
+        row.account: ActiveAccount(
+            account=row.account,
+            seats=int(row.seats_end),
+            arr=float(row.arr_end),
+            mau=None if row.mau_end is None else int(row.mau_end),
+            utilization=None if row.utilization is None else float(row.utilization),
+        )
+        for row in conn.execute(query)
+    }
 
 
 def _nps_query(start: date, end: date, by: str | None) -> sa.Select[Any]:
@@ -341,6 +378,11 @@ class MetricsStore(Database):
         """Every account's measures on `day` (see `sweep_metrics`)."""
         with self.engine.connect() as conn:
             return sweep_metrics(conn, day)
+
+    def active_utilizations(self, end: date) -> dict[str, ActiveAccount]:
+        """The accounts active on `end`, with the utilization the adoption KPI reads."""
+        with self.engine.connect() as conn:
+            return active_utilizations(conn, end)
 
     def kpis(self, start: date, end: date, by: str | None = None) -> dict[str | None, Kpis]:
         """Portfolio KPIs over [start, end] (see `portfolio_kpis`)."""

@@ -76,7 +76,7 @@ def filled(store: Store) -> Store:
 
 
 def test_account_report_charts_are_the_stores_rows(filled: Store) -> None:
-    report = account_report(filled, "acme", TODAY)
+    report = account_report(filled, "acme", TODAY, audience="internal")
     usage = [(d, dau, mau) for account, d, dau, mau in _usage(filled) if account == "acme" and d <= TODAY]
 
     mau = report.chart("mau_vs_seats")
@@ -88,12 +88,19 @@ def test_account_report_charts_are_the_stores_rows(filled: Store) -> None:
 
     health = report.chart("health")
     stored = [r for r in filled.timeline("acme") if r.kind == "health"]
-    assert health.rows == [[r.at.isoformat(), r.name, r.detail["source"], r.detail["reason"]] for r in stored]
+    # Spans over the period: the color on its first day (no change before it: today's green
+    # held until the first change), then each change until the next one or the report's date.
+    ends = [r.at.isoformat() for r in stored[1:]] + [TODAY.isoformat()]
+    assert health.rows == [["2026-01-05", "green", None, None, "2026-03-20"]] + [
+        [r.at.isoformat(), r.name, r.detail["source"], r.detail["reason"], end] for r, end in zip(stored, ends, strict=True)
+    ]
 
     touch = report.chart("touchpoints")
-    assert touch.columns == ["month", "due", "done"]
-    # Due: the task and queued rows up to the report's date; done: tasks marked done, by month.
-    assert touch.rows == [["2026-01", 2, 1], ["2026-02", 2, 1]]
+    assert touch.columns == ["month", "due", "done", "sent", "skipped", "open"]
+    # By the month each fell due, up to the report's date (qbr, skipped on 2026-01-03, is
+    # before the period): license-key done, kickoff-call open; training-101 done, the
+    # nurture email sent.
+    assert touch.rows == [["2026-01", 2, 1, 0, 0, 1], ["2026-02", 2, 1, 1, 0, 0]]
 
     summary = report.summary
     last = usage[-1]
@@ -104,14 +111,15 @@ def test_account_report_charts_are_the_stores_rows(filled: Store) -> None:
 
 
 def test_since_limits_every_chart(filled: Store) -> None:
-    report = account_report(filled, "acme", TODAY, since=date(2026, 4, 1))
+    report = account_report(filled, "acme", TODAY, since=date(2026, 4, 1), audience="internal")
     assert report.chart("mau_vs_seats").rows[0][0] == "2026-04-01"
-    assert [r[1] for r in report.chart("health").rows] == ["red", "green"]
+    # The color on the period's first day (yellow since 2026-03-20) is its first span.
+    assert [r[:2] for r in report.chart("health").rows] == [["2026-04-01", "yellow"], ["2026-04-02", "red"], ["2026-05-02", "green"]]
     assert report.chart("touchpoints").rows == []
 
 
 def test_html_is_self_contained(filled: Store, tmp_path: Path) -> None:
-    report = account_report(filled, "acme", TODAY)
+    report = account_report(filled, "acme", TODAY, audience="internal")
     path = write_report(report, tmp_path / "out")
     text = path.read_text()
     assert path.name == "acme-report-2026-06-30.html"
@@ -157,7 +165,10 @@ def test_cli_report(filled: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     assert Path(document["path"]).is_file() and document["account"] == "acme"
-    assert [c["key"] for c in document["charts"]] == ["mau_vs_seats", "dau_mau", "health", "touchpoints"]
+    assert document["audience"] == "customer"
+    assert [c["key"] for c in document["charts"]] == ["mau_vs_seats", "dau_mau", "touchpoints"]
+    internal = runner.invoke(main, ["report", "acme", "--out", str(out), "--on", "2026-06-30", "--audience", "internal", "--json"])
+    assert [c["key"] for c in json.loads(internal.output)["charts"]] == ["mau_vs_seats", "dau_mau", "health", "touchpoints"]
     portfolio = runner.invoke(main, ["report", "--portfolio", "--out", str(out), "--on", "2026-06-30"])
     assert portfolio.exit_code == 0 and "portfolio-report-2026-06-30.html" in portfolio.output
 

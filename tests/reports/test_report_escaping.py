@@ -32,6 +32,6 @@ def test_names_and_reasons_are_escaped_in_the_page(store: Store) -> None:
 
 def test_dollar_signs_in_labels_are_drawn_as_text() -> None:
     for key in ("touchpoints", "adoption", "by_stage"):
-        rows = [[r"$\frac{unclosed$", 1, 1]] if key == "touchpoints" else [[r"$\frac{unclosed$", 0.5]]
-        png = draw(Chart(key=key, title=r"cost in $\badmacro$", columns=["a", "b", "c"][: len(rows[0])], rows=rows))
+        rows = [[r"$\frac{unclosed$", 1, 1, 0, 0, 0]] if key == "touchpoints" else [[r"$\frac{unclosed$", 0.5]]
+        png = draw(Chart(key=key, title=r"cost in $\badmacro$", columns=["a", "b", "c", "d", "e", "f"][: len(rows[0])], rows=rows))
         assert png.startswith(b"\x89PNG")
