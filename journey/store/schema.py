@@ -19,7 +19,7 @@ __all__ = ["DELIVERED_STATUSES", "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "TASK
 
 # The newest migration in journey/store/migrations/versions/: a store at this revision needs
 # no migrating (a test keeps it equal to Alembic's head).
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 # Status values are the domain's (migrations 0004 and 0005 added the outbox's claimed
 # statuses; see OutboxStore.claim_delivery and hand_over; 0007 added `skipped`).
@@ -116,6 +116,8 @@ contacts = sa.Table(
     sa.Column("name", sa.String, nullable=False),
     sa.Column("email", sa.String),
     sa.Column("role", sa.String(32), nullable=False),
+    # Migration 0008: the account map's job titles.
+    sa.Column("title", sa.String),
 )
 
 timeline = sa.Table(
@@ -243,6 +245,60 @@ health_scores = sa.Table(
     sa.Column("config_version", sa.String, nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("measures", JSONDocument, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# The account team's book beside the journeys (migration 0008), written by people through
+# the CLI, never by a journey: account plan items, product feedback, and the monthly
+# renewal health assessments.
+#
+# A plan item is numbered per account (`number`, shown as the ITEM of `journey plan close`);
+# `quarter` is the fiscal quarter it was raised in (FY27Q1); open items carry into later
+# quarters' plans, closed ones show in the plan of the quarter they were closed in.
+plan_items = sa.Table(
+    "plan_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(63), nullable=False, index=True),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("quarter", sa.String(8), nullable=False),
+    sa.Column("opened_on", sa.Date, nullable=False),
+    sa.Column("closed_on", sa.Date),
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("notes", sa.Text),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("account_id", "number"),
+    _check_in("kind", ("objective", "risk", "opportunity", "use-case")),
+)
+
+# `key` makes an import idempotent: account, date and a digest of the text.
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("account_id", sa.String(63), nullable=False, index=True),
+    sa.Column("date", sa.Date, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("theme", sa.String(100)),
+    sa.Column("contact", sa.String(200)),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# One assessment per account and month (`key` = account/YYYY-MM): a second one that month
+# replaces the first.
+renewal_assessments = sa.Table(
+    "renewal_assessments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String, nullable=False, unique=True),
+    sa.Column("account_id", sa.String(63), nullable=False, index=True),
+    sa.Column("on", sa.Date, nullable=False),
+    sa.Column("ae_risk", sa.Text, nullable=False),
+    sa.Column("ta_risk", sa.Text, nullable=False),
+    sa.Column("red", sa.Boolean, nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
 

@@ -44,6 +44,7 @@ from tests.helpers.stores import add_usage
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLES = (
     "accounts", "contacts", "timeline", "tasks", "outbox", "usage", "nps_responses", "red_accounts", "health_scores",
+    "plan_items", "feedback", "renewal_assessments",
 )
 
 
@@ -414,6 +415,9 @@ def test_apply_effects_twice_writes_every_row_once(store: Store) -> None:
         "nps_responses": 0,
         "red_accounts": 1,
         "health_scores": 0,
+        "plan_items": 0,
+        "feedback": 0,
+        "renewal_assessments": 0,
     }
 
 
