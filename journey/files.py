@@ -101,7 +101,7 @@ def _not_utf8(path: Path, found: str) -> InputError:
     )
 
 
-def _rows(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
+def csv_rows(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> tuple[list[tuple[int, dict[str, str]]], list[Problem]]:
     """Rows as (line number, {column: text}), with header problems reported on line 1."""
     problems: list[Problem] = []
     with io.StringIO(_text(path), newline="") as handle:
@@ -137,7 +137,7 @@ def _rows(path: Path, required: Iterable[str], optional: Iterable[str] = ()) -> 
     return rows, problems
 
 
-def _validate(model: type[T], line: int, data: Mapping[str, object], problems: list[Problem]) -> T | None:
+def validated_row(model: type[T], line: int, data: Mapping[str, object], problems: list[Problem]) -> T | None:
     try:
         return model.model_validate(data)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as err:
@@ -149,12 +149,12 @@ def _validate(model: type[T], line: int, data: Mapping[str, object], problems: l
 
 def read_accounts(path: str | Path) -> list[Account]:
     path = Path(path)
-    rows, problems = _rows(path, ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL)
+    rows, problems = csv_rows(path, ACCOUNT_COLUMNS, ACCOUNT_OPTIONAL)
     accounts: list[Account] = []
     first_line: dict[str, int] = {}
     for line, row in rows:
         data = {k: v for k, v in row.items() if v != "" or k in ACCOUNT_COLUMNS}
-        account = _validate(Account, line, data, problems)
+        account = validated_row(Account, line, data, problems)
         if account is None:
             continue
         if account.id in first_line:
@@ -180,11 +180,11 @@ def _account_or_date_problem(
 
 def read_usage(path: str | Path, known_accounts: set[str] | None = None, today: date | None = None) -> list[UsageRow]:
     path = Path(path)
-    rows, problems = _rows(path, USAGE_COLUMNS)
+    rows, problems = csv_rows(path, USAGE_COLUMNS)
     usage: list[UsageRow] = []
     seen: dict[tuple[str, date], int] = {}
     for line, row in rows:
-        parsed = _validate(UsageRow, line, dict(row), problems)
+        parsed = validated_row(UsageRow, line, dict(row), problems)
         if parsed is None:
             continue
         problem = _account_or_date_problem(line, parsed.account, parsed.date, known_accounts, today)
@@ -209,12 +209,12 @@ def read_nps(path: str | Path, known_accounts: set[str] | None = None, today: da
     respondent answering twice on one day is a duplicate and is refused.
     """
     path = Path(path)
-    rows, problems = _rows(path, NPS_COLUMNS, NPS_OPTIONAL)
+    rows, problems = csv_rows(path, NPS_COLUMNS, NPS_OPTIONAL)
     responses: list[NpsRow] = []
     seen: dict[tuple[str, date, str], int] = {}
     for line, row in rows:
         data: dict[str, object] = {k: v for k, v in row.items() if v != "" or k in NPS_COLUMNS}
-        parsed = _validate(NpsRow, line, data, problems)
+        parsed = validated_row(NpsRow, line, data, problems)
         if parsed is None:
             continue
         problem = _account_or_date_problem(line, parsed.account, parsed.date, known_accounts, today)
@@ -235,7 +235,7 @@ def read_nps(path: str | Path, known_accounts: set[str] | None = None, today: da
 
 def read_events(path: str | Path, known_accounts: set[str] | None = None) -> list[EventRow]:
     path = Path(path)
-    rows, problems = _rows(path, EVENT_COLUMNS)
+    rows, problems = csv_rows(path, EVENT_COLUMNS)
     events: list[EventRow] = []
     for line, row in rows:
         name = event_name_from_cli(row["event"])
@@ -272,7 +272,7 @@ def read_events(path: str | Path, known_accounts: set[str] | None = None) -> lis
         if known_accounts is not None and row["account"] not in known_accounts:
             problems.append(Problem(line, "account", f"unknown account {row['account']!r}"))
             continue
-        event_row = _validate(EventRow, line, {"account": row["account"], "date": on, "event": name, "data": data}, problems)
+        event_row = validated_row(EventRow, line, {"account": row["account"], "date": on, "event": name, "data": data}, problems)
         if event_row is not None:
             events.append(event_row)
     if problems:

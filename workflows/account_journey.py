@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         StartRemediation,
     )
     from journey.domain.engine.checkpoint import Checkpoint
+    from journey.domain.engine.contacts import parse_contacts_change
     from journey.domain.enums import EngagementModel
     from journey.domain.errors import InvalidEvent, PayloadError
     from journey.domain.events import TouchpointDone, parse_event, parse_metrics
@@ -52,6 +53,9 @@ ADOPTION_NEEDS_DATA = "adoption-needs-data"
 # one on file too, and a repeat on that date is not recorded again; a task whose
 # touchpoint `completes` an event reports that event when marked done.
 EVENTS_THAT_CHANGE = "events-that-change"
+# A stage that waits for a person's event, with nothing open and nothing ahead, gets a
+# task naming that event: the journey never sits silent.
+NEVER_SILENT = "never-silent"
 
 
 def _event_update(event: str) -> Any:
@@ -96,6 +100,7 @@ class AccountJourney:
         self._metrics_seen = False
         # Automated touches on their way; a run waits for them only before it ends.
         self._sends = Sends()
+        self._never_silent = False
 
     # ----- the journey -----
 
@@ -120,6 +125,9 @@ class AccountJourney:
 
     @workflow.run
     async def run(self, journey: JourneyInput) -> JourneyOutcome:
+        # Asked once, first thing in the run's first activation: the marker then sits at
+        # the same place in every history, whatever the journey does later.
+        self._never_silent = workflow.patched(NEVER_SILENT)
         if self._engine is None:
             # Enrollment sends only the account; the playbook comes from the worker's files.
             model = journey.account.engagement_model
@@ -233,6 +241,11 @@ class AccountJourney:
         engine = self.engine
         while True:
             applied = self._applied
+            # Here rather than in `_step`: an update while effects are being written is
+            # flushed by this loop without another step.
+            today = self.today()
+            if self._never_silent and not engine.terminal and engine.needs_next_step(today):
+                engine.open_next_step(today)
             self._take_commands()
             commands, self._follow_ups = self._follow_ups, []
             if not engine.has_effects() and not commands:
@@ -415,6 +428,41 @@ class AccountJourney:
         if update.playbook.model is not model:
             raise ValueError(f"field 'playbook.model': {update.playbook.model.value} does not match the account's model {model.value}")
         self._check_open(update.on)
+
+    # `contacts_changed` takes a plain JSON object too (`journey.domain.engine.contacts`).
+
+    @workflow.update(name=names.Update.CONTACTS_CHANGED)
+    async def contacts_changed(self, data: dict[str, Any]) -> JourneyStatus:
+        """From `journey contacts`: contacts added, changed or removed; the last champion
+        leaving is an event of its own."""
+        # A change can arrive before the first step has loaded the playbook.
+        await workflow.wait_condition(lambda: self._engine is not None)
+        engine = self.engine
+        changed = False
+
+        def change() -> None:
+            nonlocal changed
+            update = parse_contacts_change(data)
+            try:
+                changed = bool(engine.change_contacts(update, self.today()))
+            except InvalidEvent as err:
+                raise ApplicationError(str(err), type="InvalidEvent", non_retryable=True) from None
+
+        self._change(names.Update.CONTACTS_CHANGED, change)
+        if not changed:
+            return engine.status(self.today())
+        return await self._settled()
+
+    @contacts_changed.validator
+    def _check_contacts(self, data: dict[str, Any]) -> None:
+        try:
+            update = parse_contacts_change(data)
+            if self._engine is not None:
+                self._engine.check_contacts(update, self.today())
+        except (InvalidEvent, PayloadError) as err:
+            raise ValueError(str(err)) from None
+        except Exception as err:  # a refusal all the same: the journey is untouched
+            raise ValueError(f"contacts_changed could not be checked: {type(err).__name__}: {err}") from None
 
     @workflow.query(name=names.Query.STATUS)
     def status(self) -> JourneyStatus:

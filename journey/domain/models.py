@@ -29,11 +29,14 @@ Strict = ConfigDict(extra="forbid", use_enum_values=False)
 
 
 class Contact(BaseModel):
+    """A person at the customer, on the account map (`journey contacts`)."""
+
     model_config = Strict
 
     name: Name
     email: Email | None = None
     role: ContactRole
+    title: Name | None = Field(default=None, description="the person's job title")
 
 
 class Account(BaseModel):

@@ -30,7 +30,8 @@ class Schedule:
 
 
 class Update:
-    """One update per event a person reports, and two from the engine's own tools."""
+    """One update per event a person reports, two from the engine's own tools, and the
+    account map's changes (`journey contacts`)."""
 
     KICKOFF_HELD: Final = "kickoff_held"
     PRODUCTION_READY: Final = "production_ready"
@@ -42,6 +43,7 @@ class Update:
     OFFBOARD: Final = "offboard"
     METRICS: Final = "metrics"
     APPLY_PLAYBOOK: Final = "apply_playbook"
+    CONTACTS_CHANGED: Final = "contacts_changed"
 
 
 # The updates people send, in the order the contract lists them.

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from journey.domain.enums import Deployment, EngagementModel, Health, Stage
+from journey.domain.enums import ContactRole, Deployment, EngagementModel, Health, Stage
 
 Frozen = ConfigDict(extra="forbid", frozen=True)
 
@@ -100,6 +100,11 @@ class Touchpoint(BaseModel):
         default=None,
         description="the event this touchpoint's task stands for: marking the task done reports it",
     )
+    to: tuple[ContactRole, ...] = Field(
+        default=(),
+        description="an automated email's recipients by contact role, first to last: it goes to the first "
+        "contact with an address of these roles (default: champion, then admin, then any contact)",
+    )
     description: str = ""
 
     @field_validator("tiers")
@@ -137,6 +142,10 @@ class Touchpoint(BaseModel):
             raise ValueError("stages may not include 'renewed' or 'churned'")
         if automated and self.completes is not None:
             raise ValueError("an automated touchpoint has no task to complete: 'completes' needs a person's task")
+        if self.to and not (automated and self.channel is Channel.email):
+            raise ValueError("'to' names customer recipients: only an automated email touchpoint has them")
+        if len(set(self.to)) != len(self.to):
+            raise ValueError("'to' names a role twice")
         return self
 
     def offset_for(self, tier: int) -> int:
@@ -181,6 +190,11 @@ class Playbook(BaseModel):
     renewal_window_days: int = Field(default=90, ge=1, le=365)
     tasks: TaskPolicy = TaskPolicy()
     red: RedPolicy = RedPolicy()
+    champion_left: Literal["red"] | None = Field(
+        default=None,
+        description="what the account's last champion leaving does besides the TA's find-champion task: "
+        "'red' turns the account red by hand (red-account remediation starts)",
+    )
     touchpoints: tuple[Touchpoint, ...]
 
     @field_validator("touchpoints")
@@ -203,10 +217,15 @@ class Playbook(BaseModel):
     def version(self) -> str:
         """A content hash: the same playbook always has the same version."""
         data = self.model_dump(mode="json")
-        # A playbook without `completes` keeps the version it had before the key existed.
+        # A playbook without `completes`, `to` or `champion_left` keeps the version it had
+        # before the key existed.
+        if data["champion_left"] is None:
+            del data["champion_left"]
         for tp in data["touchpoints"]:
             if tp["completes"] is None:
                 del tp["completes"]
+            if not tp["to"]:
+                del tp["to"]
         canonical = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

@@ -5,6 +5,7 @@ decided here alone, from the account and the team."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -17,8 +18,11 @@ from journey.domain.team import Team
 
 # Every red-account touchpoint belongs to the remediation, not to the journey's calendar.
 RED_TOUCHPOINTS = ("red-alert", "red-action-plan", "red-follow-up")
-# Touchpoints whose task opens with the account's value-realization report attached.
-REPORT_TOUCHPOINTS = ("value-review",)
+# Touchpoints whose task opens with a document attached: the value review with the
+# account's value-realization report, the account plan with the plan of its quarter.
+VALUE_REVIEW = "value-review"
+ACCOUNT_PLAN = "account-plan"
+REPORT_TOUCHPOINTS = (VALUE_REVIEW, ACCOUNT_PLAN)
 # Who a customer email goes to, first to last; after them any contact with an address.
 CUSTOMER_EMAIL_ROLES = (ContactRole.champion, ContactRole.admin)
 # The task a TA gets when a customer email had no one to go to.
@@ -26,14 +30,30 @@ ADD_CONTACT = "add-contact"
 NO_CUSTOMER_ADDRESS = "no customer contact with an email address (add one to the account)"
 
 
-def customer_address(account: Account) -> str | None:
-    """The address customer emails go to: the champion's, else the admin's, else any
-    contact's; None when no contact has one (the email is then not sent, never sent to a TA)."""
+def customer_address(account: Account, roles: Sequence[ContactRole] = ()) -> str | None:
+    """The address a customer email goes to. With `roles` (a touchpoint's `to`): the first
+    contact with an address of those roles, in their order. Without: the champion's, else
+    the admin's, else any contact's. None when there is no such address (the email is then
+    not sent, never sent to a TA)."""
+    if roles:
+        for role in roles:
+            for contact in account.contacts:
+                if contact.role == role and contact.email:
+                    return contact.email
+        return None
     ranked = sorted(
         (c for c in account.contacts if c.email),
         key=lambda c: CUSTOMER_EMAIL_ROLES.index(c.role) if c.role in CUSTOMER_EMAIL_ROLES else len(CUSTOMER_EMAIL_ROLES),
     )
     return ranked[0].email if ranked else None
+
+
+def no_address_reason(roles: Sequence[ContactRole] = ()) -> str:
+    """Why a customer email had no one to go to (the outbox row's `last_error`)."""
+    if not roles:
+        return NO_CUSTOMER_ADDRESS
+    listed = " or ".join(role.value for role in roles)
+    return f"no {listed} contact with an email address (add one to the account)"
 
 
 def owner_for(role: OwnerRole, account: Account, team: Team) -> str:
@@ -109,8 +129,8 @@ class Touch:
         """Why this automated touch cannot be sent at all (a customer email with no
         customer address), else None."""
         tp = self.touchpoint
-        if tp.automated and tp.channel is Channel.email and customer_address(self.account) is None:
-            return NO_CUSTOMER_ADDRESS
+        if tp.automated and tp.channel is Channel.email and customer_address(self.account, tp.to) is None:
+            return no_address_reason(tp.to)
         return None
 
     def add_contact_task(self) -> TaskOpen:

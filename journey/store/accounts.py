@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journey.domain.effects import AccountSnapshot
-from journey.domain.models import Account
+from journey.domain.enums import ContactRole
+from journey.domain.models import Account, Contact
 from journey.store.database import Database, Row, chunks, now, plain
 from journey.store.records import AccountRecord
 from journey.store.schema import ACCOUNT_FIELDS, SNAPSHOT_FIELDS, accounts, contacts
 
-ContactKey = tuple[str, str | None, str]
+ContactKey = tuple[str, str | None, str, str | None]
 
 
 class AccountsStore(Database):
@@ -93,6 +94,20 @@ class AccountsStore(Database):
             row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()
         return None if row is None else AccountRecord.of(row)
 
+    def contacts_of(self, account_ids: Sequence[str]) -> dict[str, list[Contact]]:
+        """The account map: each account's contacts, in the order they were written (every
+        id asked for is a key; an account without contacts has an empty list)."""
+        found: dict[str, list[Contact]] = {account: [] for account in account_ids}
+        query = sa.select(contacts.c.account_id, contacts.c.name, contacts.c.email, contacts.c.role, contacts.c.title)
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(found)):
+                rows = conn.execute(query.where(contacts.c.account_id.in_(chunk)).order_by(contacts.c.id))
+                for row in rows:
+                    found[row.account_id].append(
+                        Contact(name=row.name, email=row.email, role=ContactRole(row.role), title=row.title)
+                    )
+        return found
+
 
 def write_snapshot(conn: Connection, snapshot: AccountSnapshot, stamp: datetime) -> None:
     """Mirror the journey's view of its account into the account row."""
@@ -111,7 +126,7 @@ def _account_values(account: Account) -> Row:
 
 
 def _contact_keys(account: Account) -> list[ContactKey]:
-    return [(c.name, c.email, plain(c.role)) for c in account.contacts]
+    return [(c.name, c.email, plain(c.role), c.title) for c in account.contacts]
 
 
 def _refuse_duplicate_ids(accounts_in: Iterable[Account]) -> None:
@@ -134,11 +149,11 @@ def _load_account_values(conn: Connection, ids: Sequence[str]) -> dict[str, Row]
 
 def _load_contact_keys(conn: Connection, ids: Sequence[str]) -> dict[str, list[ContactKey]]:
     stored: dict[str, list[ContactKey]] = {}
-    query = sa.select(contacts.c.account_id, contacts.c.name, contacts.c.email, contacts.c.role)
+    query = sa.select(contacts.c.account_id, contacts.c.name, contacts.c.email, contacts.c.role, contacts.c.title)
     for chunk in chunks(ids):
         rows = conn.execute(query.where(contacts.c.account_id.in_(chunk)).order_by(contacts.c.id))
         for row in rows:
-            stored.setdefault(row.account_id, []).append((row.name, row.email, row.role))
+            stored.setdefault(row.account_id, []).append((row.name, row.email, row.role, row.title))
     return stored
 
 
@@ -149,7 +164,7 @@ def _replace_contacts(conn: Connection, rows: list[Account]) -> None:
     for chunk in chunks(ids):
         conn.execute(contacts.delete().where(contacts.c.account_id.in_(chunk)))
     values = [
-        {"account_id": a.id, "name": c.name, "email": c.email, "role": plain(c.role)}
+        {"account_id": a.id, "name": c.name, "email": c.email, "role": plain(c.role), "title": c.title}
         for a in rows
         for c in a.contacts
     ]

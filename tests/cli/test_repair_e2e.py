@@ -184,7 +184,7 @@ async def test_a_stuck_journey_is_listed_explained_and_repaired(stack: Any) -> N
         assert await current_run(handle) == stuck_run
 
         repaired = await journey_json(stack, "repair", ACCOUNT, "--yes")
-        assert repaired["stuck"] is True and repaired["run_id"] == stuck_run
+        assert repaired["stuck"] is True and repaired["run_id"] == stuck_run, repaired
         assert repaired["failure"]["attempts"] >= 2
         assert repaired["reset"]["outcome"] == "progressing"
         new_run = repaired["reset"]["run_id"]

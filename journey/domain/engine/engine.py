@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
+from journey.domain.bounds import REASON_LENGTH
 from journey.domain.calendar import add_months, next_business_day
 from journey.domain.effects import AccountSnapshot, Effects, TaskChange, TaskOpen, TimelineEntry, TimelineKind
 from journey.domain.engine import touchpoints as calendar
@@ -23,6 +24,15 @@ from journey.domain.engine.commands import (
     LoadPlaybook,
     StartRemediation,
 )
+from journey.domain.engine.contacts import (
+    CHAMPION_LEFT,
+    ContactChange,
+    ContactsChange,
+    champions_gone,
+    check_change,
+    has_champion,
+    merge,
+)
 from journey.domain.engine.events import allowed_events, check_event, completed_event, completes, repeat_of
 from journey.domain.engine.state import (
     DEFAULT_MANUAL_HEALTH_DAYS,
@@ -32,6 +42,8 @@ from journey.domain.engine.state import (
     TrackedTask,
 )
 from journey.domain.engine.steps import (
+    FIND_CHAMPION,
+    FIND_CHAMPION_DUE_DAYS,
     NEXT_STEP_DUE_DAYS,
     NEXT_STEP_FOR,
     NEXT_STEP_HORIZON_DAYS,
@@ -53,7 +65,8 @@ from journey.domain.events import (
     event_name_for_cli,
 )
 from journey.domain.machines import HealthMachine, Lifecycle, lowered
-from journey.domain.models import Account, DueTouchpoint, JourneyStatus, OpenTask
+from journey.domain.models import Account, Contact, DueTouchpoint, JourneyStatus, OpenTask
+from journey.domain.names import Update
 from journey.domain.playbook import Channel, Playbook, Touchpoint
 from journey.domain.remediation import RedEpisode
 from journey.domain.team import DEFAULT_TEAM, Team
@@ -372,7 +385,7 @@ class Engine:
             extra |= {"status": "skipped", "reason": unsent}
         self.effects.timeline.append(touch.timeline(**extra))
         if tp.automated:
-            recipient = s.team.red_accounts_channel if tp.channel is Channel.slack else customer_address(s.account) or ""
+            recipient = s.team.red_accounts_channel if tp.channel is Channel.slack else customer_address(s.account, tp.to) or ""
             subject = f"{tp.title}: {s.account.name}"
             body = _delivery_body(tp, s.account, firing.fire, milestone)
             self.effects.deliveries.append(touch.message(recipient, subject, body, skipped=unsent))
@@ -591,6 +604,50 @@ class Engine:
         if self.s.manual_health_until is not None and on < self.s.manual_health_until:
             return
         self._set_health(color, reason, on, "score")
+
+    def check_contacts(self, change: ContactsChange, today: date) -> date:
+        """Refuse a change of the account map the journey cannot take; returns its date."""
+        return check_change(self.s, change, today)
+
+    def change_contacts(self, change: ContactsChange, today: date) -> list[ContactChange]:
+        """Add, change and remove contacts (the store's account map follows, in the same
+        batch), with a timeline row for each. When the last champion goes, that is an
+        event: `champion-left`, a task for the TA to find a new champion, and, when the
+        playbook says `champion_left = "red"`, red by hand as `set_health` does it. A
+        champion on file again closes that task."""
+        s = self.s
+        on = self.check_contacts(change, today)
+        contacts, changes = merge(s.account.contacts, change, s.account.id)
+        if not changes:
+            return []
+        had_champion = has_champion(s.account.contacts)
+        s.account = s.account.model_copy(update={"contacts": contacts})
+        self.effects.enroll = s.account
+        for changed in changes:
+            self._record("event", changed.timeline_name, on, **changed.detail(change.reason))
+        gone = champions_gone(changes)
+        if had_champion and gone and not has_champion(contacts):
+            self._champion_left(gone, change.reason, on, today)
+        elif has_champion(contacts):
+            self._close_tasks(FIND_CHAMPION.id, on, "done", "champion on file")
+        return changes
+
+    def _champion_left(self, gone: list[Contact], reason: str | None, on: date, today: date) -> None:
+        s = self.s
+        who = ", ".join(c.name for c in gone)
+        self._record("event", CHAMPION_LEFT, on, name=who, **({"reason": reason} if reason else {}))
+        if not any(t.touchpoint == FIND_CHAMPION.id for t in s.tasks):
+            tp = FIND_CHAMPION
+            due = next_business_day(on + timedelta(days=FIND_CHAMPION_DUE_DAYS))
+            touch = Touch(tp, self._occurrence_key(tp, on), s.account, due, s.stage, s.playbook.version)
+            self.effects.timeline.append(touch.timeline())
+            self._open_task(touch.task(s.team, title=f"{tp.title} ({who} left)"))
+        if s.playbook.champion_left == "red":
+            why = f"champion left: {who}" + (f" ({reason})" if reason else "")
+            if len(why) > REASON_LENGTH:
+                why = why[: REASON_LENGTH - 1] + "…"
+            # The handbook's example of red by hand: recorded and applied as `set_health`.
+            self.apply(Update.SET_HEALTH, SetHealth(color=Health.red, reason=why, on=on), today)
 
     def remediation_started(self, workflow_id: str) -> None:
         self.s.remediation_id = workflow_id

@@ -5,6 +5,8 @@ every journey with people on it needs them.
 * The next step of a stage that waits for a person's event (`kickoff`, `onboarding`) when
   the stage has no open task and no task ahead: the journey never sits silent. Marking
   the task done reports the event (`completes`).
+* `find-champion`: the account's last champion left the account map (`journey contacts
+  remove`); done once a champion is on file again.
 """
 
 from __future__ import annotations
@@ -31,5 +33,10 @@ NEXT_STEP_DUE_DAYS = 7
 # A task of the stage due within this many days means the journey is not silent.
 NEXT_STEP_HORIZON_DAYS = 30
 
+FIND_CHAMPION = Touchpoint(id="find-champion", title="Find a new champion", owner=OwnerRole.ta, anchor=Anchor.signed)
+FIND_CHAMPION_DUE_DAYS = 7
+
 # Every touchpoint the engine opens by itself, by id.
-ENGINE_TOUCHPOINTS: dict[str, Touchpoint] = {tp.id: tp for tp in (USAGE_REPORT, *NEXT_STEP_FOR.values())}
+ENGINE_TOUCHPOINTS: dict[str, Touchpoint] = {
+    tp.id: tp for tp in (USAGE_REPORT, *NEXT_STEP_FOR.values(), FIND_CHAMPION)
+}
