@@ -16,6 +16,7 @@ from journey.domain.effects import Effects, TaskChange, TimelineEntry
 from journey.domain.enums import EngagementModel
 from journey.domain.playbook import compact_json
 from journey.domain.playbook_files import load_playbooks
+from journey.domain.touches import ACCOUNT_PLAN
 from journey.store import Store
 
 
@@ -34,29 +35,48 @@ class StoreActivities:
 
     @activity.defn(name=names.Activity.ATTACH_REPORT)
     def attach_report(self, request: ReportRequest) -> str | None:
-        """The value review comes with the account's value-realization report, written as
-        the task opens; the task's notes and the timeline point to the file. A worker
+        """The task comes with its document, written as it opens: the value review with the
+        account's value-realization report, the account plan with the plan of its quarter
+        (markdown and HTML). The task's notes and the timeline point to the file. A worker
         without a reports folder attaches nothing (returns None)."""
         if self.reports_dir is None:
             return None
+        if request.touchpoint == ACCOUNT_PLAN:
+            return self._attach_plan(request, self.reports_dir / request.account)
         from journey.reports.data import account_report
         from journey.reports.render import write_report
 
         report = account_report(self.store, request.account, today=request.on)
         path = write_report(report, self.reports_dir / request.account)
+        self._note_attached(request, f"report: {path}", {"status": "report attached", "report": str(path)})
+        return str(path)
+
+    def _attach_plan(self, request: ReportRequest, out_dir: Path) -> str:
+        from journey.reports.plan import account_plan, plan_quarter_for, write_plan
+
+        quarter = plan_quarter_for(request.on)
+        plan = account_plan(self.store, request.account, quarter, today=request.on)
+        markdown_path, html_path = write_plan(plan, out_dir)
+        self._note_attached(
+            request,
+            f"plan {quarter}: {html_path} (markdown: {markdown_path})",
+            {"status": "plan attached", "quarter": quarter, "plan": str(html_path), "markdown": str(markdown_path)},
+        )
+        return str(html_path)
+
+    def _note_attached(self, request: ReportRequest, notes: str, detail: dict[str, object]) -> None:
         self.store.apply_effects(
             Effects(
                 account=request.account,
-                task_changes=[TaskChange(key=request.task_key, notes=f"report: {path}")],
+                task_changes=[TaskChange(key=request.task_key, notes=notes)],
                 timeline=[
                     TimelineEntry(
                         key=f"{request.task_key}/report", account=request.account, at=request.on, kind="task",
-                        name=request.touchpoint, detail={"status": "report attached", "report": str(path)},
+                        name=request.touchpoint, detail=detail,
                     )
                 ],
             )
         )
-        return str(path)
 
     @activity.defn(name=names.Activity.FETCH_UTILIZATION)
     def fetch_utilization(self, query: UtilizationQuery) -> UtilizationResult:

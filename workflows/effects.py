@@ -22,13 +22,18 @@ with workflow.unsafe.imports_passed_through():
     from activities.messages import DeliveryBatch, ReportRequest
     from activities.store import StoreActivities
     from journey.domain.effects import Effects
-    from journey.domain.touches import REPORT_TOUCHPOINTS
+    from journey.domain.touches import ACCOUNT_PLAN, REPORT_TOUCHPOINTS
 
 # Value reports are rendered by an activity of their own, not inside the 30-second local
 # activity that writes the effects. Journeys recorded before that did it inside.
 REPORT_ACTIVITY_PATCH = "value-report-activity"
-REPORT_TIMEOUT = timedelta(minutes=2)
-REPORT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=2), maximum_attempts=5)
+# The account-plan task opens with the plan of its quarter attached, by the same activity;
+# journeys recorded before opened it bare.
+PLAN_ATTACHED_PATCH = "account-plan-attached"
+# A report or plan renders in a few seconds; the timeout is also how long a journey waits
+# for the retry when the worker writing one dies (the journey's flush waits for it).
+REPORT_TIMEOUT = timedelta(seconds=30)
+REPORT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=2), maximum_attempts=5)
 
 # Sends started without waiting for them, so no update waits for a receiver. Journeys
 # recorded before awaited each send inside the step that wrote it.
@@ -82,7 +87,7 @@ async def apply_effects_batch(effects: Effects, sends: Sends) -> None:
         summary=f"record {len(effects.timeline)} timeline rows",
     )
     for task in effects.open_tasks:
-        if task.touchpoint in REPORT_TOUCHPOINTS and workflow.patched(REPORT_ACTIVITY_PATCH):
+        if task.touchpoint in REPORT_TOUCHPOINTS and workflow.patched(_attach_patch(task.touchpoint)):
             await _attach_report(ReportRequest(account=task.account, task_key=task.key, touchpoint=task.touchpoint, on=task.due))
     if effects.deliveries:
         batch = DeliveryBatch(keys=[d.key for d in effects.deliveries])
@@ -91,6 +96,11 @@ async def apply_effects_batch(effects: Effects, sends: Sends) -> None:
             sends.start(batch, summary)
         else:
             await _deliver(batch, summary)
+
+
+def _attach_patch(touchpoint: str) -> str:
+    """The patch that brought the attachment of this touchpoint's document."""
+    return PLAN_ATTACHED_PATCH if touchpoint == ACCOUNT_PLAN else REPORT_ACTIVITY_PATCH
 
 
 async def _deliver(batch: DeliveryBatch, summary: str) -> None:
@@ -110,14 +120,15 @@ async def _deliver(batch: DeliveryBatch, summary: str) -> None:
 
 
 async def _attach_report(request: ReportRequest) -> None:
+    document = "account plan" if request.touchpoint == ACCOUNT_PLAN else "value-realization report"
     try:
         await workflow.execute_activity_method(
             StoreActivities.attach_report,
             request,
             start_to_close_timeout=REPORT_TIMEOUT,
             retry_policy=REPORT_RETRY,
-            summary=f"value-realization report for {request.touchpoint}",
+            summary=f"{document} for {request.touchpoint}",
         )
     except ActivityError as err:
-        # The task is open either way; a TA can still run `journey report` by hand.
+        # The task is open either way; a TA can still run `journey report` or `journey plan` by hand.
         workflow.logger.warning("report for %s not attached: %s", request.task_key, err.cause)

@@ -14,12 +14,16 @@ import click
 
 from journey.cli import (
     accounts,
+    contacts,
     deliveries,
     events,
+    feedback,
     health_score,
     journeys,
     kpis,
+    plan,
     playbook,
+    renewals,
     report,
     schedule,
     servers,
@@ -46,6 +50,7 @@ for command in (
     servers.up,
     accounts.enroll,
     accounts.import_accounts,
+    contacts.contacts,
     events.event,
     events.health,
     events.done,
@@ -63,6 +68,12 @@ for command in (
     health_score.health_score,
     report.report,
     deliveries.deliveries,
+    plan.plan,
+    plan.review,
+    feedback.feedback,
+    renewals.renewals,
+    renewals.assess,
+    renewals.deployments,
 ):
     main.add_command(command)
 

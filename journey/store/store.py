@@ -16,10 +16,12 @@ from sqlalchemy.engine import Connection
 
 from journey.domain.effects import Effects
 from journey.store.accounts import AccountsStore, write_snapshot
+from journey.store.book import BookStore
 from journey.store.database import Row, now
 from journey.store.health_sweep import HealthSweepStore
 from journey.store.metrics import MetricsStore
 from journey.store.outbox import OutboxStore, delivery_values
+from journey.store.plans import PlansStore
 from journey.store.red_accounts import RedAccountsStore
 from journey.store.schema import outbox, tasks, timeline
 from journey.store.tasks import TasksStore, change_task, task_values
@@ -36,6 +38,8 @@ class Store(
     RedAccountsStore,
     MetricsStore,
     HealthSweepStore,
+    PlansStore,
+    BookStore,
 ):
     """The journey's database. Thread-safe: each call checks a connection out of the pool."""
 
