@@ -120,9 +120,21 @@ def write_private_file(path: Path, data: bytes, *, before_rename: Callable[[], N
     return path
 
 
+PLAYBOOKS_DIR_SETTING = "JOURNEY_PLAYBOOKS_DIR"
+
+
 def playbooks_dir() -> Path:
-    """The folder of playbooks (`<model>.toml`) and the health-score file: the bundled one."""
-    return DEFAULT_DIR
+    """The folder of playbooks (`<model>.toml`) and the health-score file: the team's own
+    (JOURNEY_PLAYBOOKS_DIR, kept in its repository and reviewed like code), else the
+    bundled `playbooks/`. A team folder holds every model's file and `health.toml`
+    (copy the bundled ones to start); what is missing is named."""
+    configured = setting(PLAYBOOKS_DIR_SETTING)
+    if configured is None:
+        return DEFAULT_DIR
+    path = Path(configured).expanduser()
+    if not path.is_dir():
+        raise InputError(f"{PLAYBOOKS_DIR_SETTING}: {path} is not a directory")
+    return path
 
 
 def health_config_path() -> Path:

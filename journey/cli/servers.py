@@ -238,12 +238,22 @@ async def _enroll_sample() -> None:
     from journey.temporal.client import connect
     from journey.temporal.journeys import enroll_many
 
+    from journey.temporal.contacts import read_contacts, sample_contacts
+
     accounts = read_accounts(sample_portfolio())
+    # Enrolled with their account map, so the touches due on the first day have recipients.
+    contacts = read_contacts(sample_contacts(), known_accounts={a.id for a in accounts})
+    accounts = [
+        a.model_copy(update={"contacts": [c.contact() for c in contacts if c.account == a.id]}) for a in accounts
+    ]
     # Usage and NPS first, so the journeys judge their adoption deadlines with data on file.
     load_sample_measurements({a.id for a in accounts}, date.today())
     client = await connect()
     report = await enroll_many(client, accounts, team=team_from_env())
-    click.echo(f"sample portfolio: {len(report.started)} enrolled, {len(report.existing)} already enrolled")
+    click.echo(
+        f"sample portfolio: {len(report.started)} enrolled, {len(report.existing)} already enrolled, "
+        f"{len(contacts)} contacts"
+    )
 
 
 def sample_portfolio() -> Path:

@@ -30,7 +30,7 @@ AUDIENCES: tuple[Audience, ...] = ("customer", "internal")
 CUSTOMER_FIELDS = frozenset(
     {
         "seats", "arr", "renewal_date", "utilization", "consumption", "mau_trend_30d", "adoption_target",
-        "mau_first", "mau_last", "mau_growth", "touchpoints_due", "tasks_done", "trainings_done",
+        "mau_first", "mau_last", "mau_growth", "touchpoints_due", "touchpoints_skipped", "tasks_done", "trainings_done",
     }
 )
 
@@ -176,6 +176,8 @@ def account_report(
         "mau_last": last_mau,
         "mau_growth": _round(last_mau / first_mau - 1) if first_mau and last_mau is not None else None,
         "touchpoints_due": len(fired),
+        # The same rows as the touchpoints chart's `skipped`: what was never held or sent.
+        "touchpoints_skipped": sum(row[4] for row in touch_chart.rows),
         "tasks_done": len(done),
         "trainings_done": sorted({t.touchpoint for t in done if t.touchpoint.startswith("training-")}),
         "red_episodes": len(red_episodes),

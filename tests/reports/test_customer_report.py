@@ -119,7 +119,7 @@ def test_customer_report_leaves_out_what_is_internal(store: Store) -> None:
     assert report.audience == "customer"
     assert set(report.shown_summary()) == {
         "seats", "arr", "renewal_date", "utilization", "consumption", "mau_trend_30d", "adoption_target",
-        "mau_first", "mau_last", "mau_growth", "touchpoints_due", "tasks_done", "trainings_done",
+        "mau_first", "mau_last", "mau_growth", "touchpoints_due", "touchpoints_skipped", "tasks_done", "trainings_done",
     }
     # The JSON keeps every field for tools; the page shows the customer's summary only.
     assert {"health", "ta", "red_episodes"} <= set(report.summary)

@@ -108,6 +108,9 @@ def test_account_report_charts_are_the_stores_rows(filled: Store) -> None:
     assert summary["mau_first"] == usage[0][2] and summary["mau_last"] == last[2]
     assert summary["trainings_done"] == ["training-101"] and summary["tasks_done"] == 2
     assert summary["health"] == "green" and summary["touchpoints_due"] == 4
+    # The summary's counts are the chart's columns, summed.
+    assert summary["touchpoints_due"] == sum(row[1] for row in touch.rows)
+    assert summary["touchpoints_skipped"] == sum(row[4] for row in touch.rows) == 0
 
 
 def test_since_limits_every_chart(filled: Store) -> None:
