@@ -19,7 +19,7 @@ __all__ = ["DELIVERED_STATUSES", "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "TASK
 
 # The newest migration in journey/store/migrations/versions/: a store at this revision needs
 # no migrating (a test keeps it equal to Alembic's head).
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 # Status values are the domain's (migrations 0004 and 0005 added the outbox's claimed
 # statuses; see OutboxStore.claim_delivery and hand_over; 0007 added `skipped`).
@@ -100,6 +100,9 @@ accounts = sa.Table(
     sa.Column("scored_on", sa.Date),
     sa.Column("score_color", sa.String(16)),
     sa.Column("adoption_band", sa.Float),
+    # Migration 0009: the account's IANA timezone and country (public holidays) for send windows.
+    sa.Column("timezone", sa.String(64)),
+    sa.Column("country", sa.String(8)),
 )
 
 contacts = sa.Table(
@@ -177,6 +180,10 @@ outbox = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("claim", sa.String(32)),
     sa.Column("claimed_at", UTCDateTime),
+    # Migration 0009: the earliest moment the touch may go (the send window of the
+    # account's timezone, business days and holidays), and that timezone; null: at once.
+    sa.Column("send_after", UTCDateTime),
+    sa.Column("timezone", sa.String(64)),
     _check_in("channel", DELIVERY_CHANNELS),
     _check_in("status", DELIVERY_STATUSES),
     # The delivery sweep reads pending rows in due order.
@@ -299,6 +306,22 @@ renewal_assessments = sa.Table(
     sa.Column("ae_risk", sa.Text, nullable=False),
     sa.Column("ta_risk", sa.Text, nullable=False),
     sa.Column("red", sa.Boolean, nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+)
+
+# Vacation cover (migration 0009): `cover` takes `owner`'s open tasks and new ones (of one
+# account, or all when `account_id` is null) from `from_on` until `until` (null: until
+# revoked); `ended_on` is set when the cover is ended early.
+task_covers = sa.Table(
+    "task_covers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("owner", sa.String, nullable=False, index=True),
+    sa.Column("cover", sa.String, nullable=False),
+    sa.Column("account_id", sa.String(63)),
+    sa.Column("from_on", sa.Date, nullable=False),
+    sa.Column("until", sa.Date),
+    sa.Column("ended_on", sa.Date),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
 

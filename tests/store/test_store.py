@@ -44,7 +44,7 @@ from tests.helpers.stores import add_usage
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLES = (
     "accounts", "contacts", "timeline", "tasks", "outbox", "usage", "nps_responses", "red_accounts", "health_scores",
-    "plan_items", "feedback", "renewal_assessments",
+    "plan_items", "feedback", "renewal_assessments", "task_covers",
 )
 
 
@@ -418,6 +418,7 @@ def test_apply_effects_twice_writes_every_row_once(store: Store) -> None:
         "plan_items": 0,
         "feedback": 0,
         "renewal_assessments": 0,
+        "task_covers": 0,
     }
 
 
