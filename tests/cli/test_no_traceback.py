@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -139,8 +140,12 @@ def test_a_journey_nobody_answers_for(journey: Journey, tmp_path: Path) -> None:
             "--arr", "100", "--signed", "2026-01-05", "--renewal", "2027-01-05", "--ta", "ana", "--ae", "sam", env=address,
         )
         assert enroll.returncode == 0, enroll.stderr
-        assert_one_clear_line(journey("status", "acme", env=address, timeout=120), 1, f"127.0.0.1:{port}", "worker")
-        assert_one_clear_line(journey("event", "acme", "kickoff-held", env=address, timeout=120), 1, "journey-acme", "worker")
+        # Both wait out their limits: side by side, so the test waits once.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            status = pool.submit(journey, "status", "acme", env=address, timeout=120)
+            event = pool.submit(journey, "event", "acme", "kickoff-held", env=address, timeout=120)
+            assert_one_clear_line(status.result(), 1, f"127.0.0.1:{port}", "worker")
+            assert_one_clear_line(event.result(), 1, "journey-acme", "worker")
     finally:
         stop_server(server)
 

@@ -52,7 +52,7 @@ def test_up_writes_touches_as_files_under_journey_home(tmp_path: Path) -> None:
     with log.open("wb") as out:
         up = subprocess.Popen(
             [packaged_binary("journey"), "up", "--state-dir", str(tmp_path / "temporal"), "--port", str(port),
-             "--ui-port", str(ui_port)],
+             "--ui-port", str(ui_port), "--sample"],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
@@ -73,6 +73,15 @@ def test_up_writes_touches_as_files_under_journey_home(tmp_path: Path) -> None:
         text = eml.read_text()
         assert "To: chris@customer.example" in text and "tara" not in text
         eventually(lambda: assert_status(env, "filed", "sent"), timeout=30)
+
+        # The sample portfolio's own touches due: its digital account's weekly nurture
+        # email, to the champion of its account map.
+        def sample_written() -> Path:
+            files = sorted(outbox.glob("piedpiper.nurture-email.*.eml"))
+            assert files
+            return files[-1]
+
+        assert "To: dinesh.chugtai@example.com" in eventually(sample_written, timeout=60).read_text()
     finally:
         up.send_signal(signal.SIGINT)
         try:
