@@ -21,6 +21,9 @@ class DeliveryActivities:
         a row still failing is marked `failed` and the activity succeeds: the journey is
         told what happened instead of an error."""
         return self.sender.deliver(
-            batch.keys, heartbeat=activity.heartbeat, last_attempt=last_attempt(self.sender.settings.delivery_attempts)
+            batch.keys,
+            heartbeat=activity.heartbeat,
+            last_attempt=last_attempt(self.sender.settings.delivery_attempts),
+            at=batch.at,
         )
 

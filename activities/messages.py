@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -53,6 +53,9 @@ class ReportRequest(BaseModel):
 
 class DeliveryBatch(BaseModel):
     keys: list[str]
+    at: datetime | None = Field(
+        default=None, description="the journey's business time of the send: rows whose send_after is later wait"
+    )
 
 
 class ReminderSweepInput(BaseModel):

@@ -25,7 +25,7 @@ from journey.domain.measurements import NpsRow, UsageRow
 from journey.domain.models import Account
 
 ACCOUNT_COLUMNS = ("id", "name", "segment", "tier", "seats", "arr", "signed", "renewal", "ta", "ae")
-ACCOUNT_OPTIONAL = ("model", "deployment", "production_ready", "onboarding_complete")
+ACCOUNT_OPTIONAL = ("model", "deployment", "production_ready", "onboarding_complete", "timezone", "country")
 USAGE_COLUMNS = ("account", "date", "dau", "mau")
 NPS_COLUMNS = ("account", "date", "score")
 NPS_OPTIONAL = ("respondent",)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
-DOMAIN_MAY_IMPORT = {"pydantic", "transitions"}
+DOMAIN_MAY_IMPORT = {"pydantic", "transitions", "holidays"}
 
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:

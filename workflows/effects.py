@@ -11,7 +11,7 @@ never fails the workflow.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
     from activities.messages import DeliveryBatch, ReportRequest
     from activities.store import StoreActivities
-    from journey.domain.effects import Effects
+    from journey.domain.effects import Delivery, Effects
     from journey.domain.touches import ACCOUNT_PLAN, REPORT_TOUCHPOINTS
 
 # Value reports are rendered by an activity of their own, not inside the 30-second local
@@ -38,6 +38,9 @@ REPORT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interv
 # Sends started without waiting for them, so no update waits for a receiver. Journeys
 # recorded before awaited each send inside the step that wrote it.
 SEND_AFTER_PATCH = "deliveries-not-awaited"
+# Each send starts at its touches' send_after (the playbook's send window in the account's
+# timezone), on the journey's business clock. Journeys recorded before sent at once.
+SEND_WINDOWS_PATCH = "send-windows"
 
 STORE_TIMEOUT = timedelta(seconds=30)
 STORE_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
@@ -65,8 +68,11 @@ class Sends:
     def idle(self) -> bool:
         return not self._open
 
-    def start(self, batch: DeliveryBatch, summary: str) -> None:
-        task = asyncio.create_task(_deliver(batch, summary))
+    def start(self, batch: DeliveryBatch, summary: str, send_after: datetime | None = None, day_offset: int = 0) -> None:
+        """Send `batch` in the background; with `send_after` (business time, UTC) not
+        before that moment of the journey's clock, shifted by `day_offset` days."""
+        send = _deliver(batch, summary) if send_after is None else _deliver_at(batch, summary, send_after, day_offset)
+        task = asyncio.create_task(send)
         self._open.add(task)
         task.add_done_callback(self._open.discard)
 
@@ -75,8 +81,9 @@ class Sends:
         await workflow.wait_condition(lambda: self.idle)
 
 
-async def apply_effects_batch(effects: Effects, sends: Sends) -> None:
-    """Write one batch of effects, then start sending its automated touches."""
+async def apply_effects_batch(effects: Effects, sends: Sends, day_offset: int = 0) -> None:
+    """Write one batch of effects, then start sending its automated touches, each group
+    at its send_after on the journey's business clock (`day_offset` days from the server's)."""
     if effects.empty():
         return
     await workflow.execute_local_activity_method(
@@ -93,7 +100,12 @@ async def apply_effects_batch(effects: Effects, sends: Sends) -> None:
         batch = DeliveryBatch(keys=[d.key for d in effects.deliveries])
         summary = ", ".join(sorted({d.touchpoint for d in effects.deliveries}))
         if workflow.patched(SEND_AFTER_PATCH):
-            sends.start(batch, summary)
+            if workflow.patched(SEND_WINDOWS_PATCH):
+                for send_after, group in _by_send_after(effects.deliveries):
+                    keys = DeliveryBatch(keys=[d.key for d in group])
+                    sends.start(keys, ", ".join(sorted({d.touchpoint for d in group})), send_after, day_offset)
+            else:
+                sends.start(batch, summary)
         else:
             await _deliver(batch, summary)
 
@@ -101,6 +113,25 @@ async def apply_effects_batch(effects: Effects, sends: Sends) -> None:
 def _attach_patch(touchpoint: str) -> str:
     """The patch that brought the attachment of this touchpoint's document."""
     return PLAN_ATTACHED_PATCH if touchpoint == ACCOUNT_PLAN else REPORT_ACTIVITY_PATCH
+
+
+def _by_send_after(deliveries: list[Delivery]) -> list[tuple[datetime | None, list[Delivery]]]:
+    """The deliveries grouped by their send_after, earliest first (at once first of all):
+    each group is one send, so no row waits for a later window than its own."""
+    groups: dict[datetime | None, list[Delivery]] = {}
+    for delivery in deliveries:
+        groups.setdefault(delivery.send_after, []).append(delivery)
+    return sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or datetime.min.replace(tzinfo=UTC)))
+
+
+async def _deliver_at(batch: DeliveryBatch, summary: str, send_after: datetime, day_offset: int) -> None:
+    """Wait on a workflow timer until `send_after` of the journey's business clock, then
+    send; the batch carries that business time, so the sender sends what is due by then."""
+    offset = timedelta(days=day_offset)
+    wait = send_after - offset - workflow.now()
+    if wait > timedelta(0):
+        await workflow.sleep(wait, summary=f"send window: {summary} at {send_after.isoformat()}")
+    await _deliver(batch.model_copy(update={"at": workflow.now() + offset}), summary)
 
 
 async def _deliver(batch: DeliveryBatch, summary: str) -> None:

@@ -30,7 +30,7 @@ WORKFLOWS = [AccountJourney, RedAccountRemediation, TaskReminderSweep, HealthSwe
 # passed through, they are shared. The price: the sandbox no longer proxies what these
 # modules import, so their determinism rests on the code rules (workflow.now(), no I/O,
 # pure domain) and the replay tests over recorded histories.
-PASSTHROUGH = ("journey", "workflows", "activities", "transitions", "pydantic", "pydantic_core")
+PASSTHROUGH = ("journey", "workflows", "activities", "transitions", "pydantic", "pydantic_core", "holidays", "dateutil")
 
 # Journeys a worker keeps in memory between their wake-ups. A journey wakes about once a
 # fortnight, so one evicted from the cache costs one replay of its (short) history when it

@@ -27,6 +27,8 @@ from journey.domain.enums import Deployment, values
 @click.option("--deployment", type=click.Choice(values(Deployment)), default=Deployment.cloud.value, show_default=True)
 @click.option("--production-ready", default=None, help="Date production infrastructure was established.")
 @click.option("--onboarding-complete", default=None, help="Date user onboarding completed.")
+@click.option("--timezone", default=None, help="The account's IANA timezone for send windows, such as Asia/Tokyo (default: the playbook's, else UTC).")
+@click.option("--country", default=None, help="ISO 3166-1 alpha-2 country whose public holidays no automated touch goes out on, such as JP.")
 @click.option("--contact", "contacts", multiple=True, metavar="ROLE:NAME[:EMAIL]", help="A contact (champion, economic-buyer, tech-advocate, admin); repeatable.")
 @json_option
 def enroll(account_id: str, contacts: tuple[str, ...], as_json: bool, **fields: Any) -> None:
@@ -68,7 +70,7 @@ async def _enroll(client: Any, accounts: list[Any], progress: bool = False) -> A
 @json_option
 def import_accounts(file: Path, as_json: bool) -> None:
     """Enroll every account of an accounts CSV (id,name,segment,tier,seats,arr,signed,renewal,ta,ae
-    and optional model,deployment,production_ready,onboarding_complete).
+    and optional model,deployment,production_ready,onboarding_complete,timezone,country).
 
     The whole file is checked first; any bad row stops the import with every problem
     listed by line, and nothing is enrolled. Importing the same file again changes nothing.

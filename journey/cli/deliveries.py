@@ -17,9 +17,9 @@ import click
 from journey.cli.common import BadInput, Failure, echo_json, json_option, open_store, table
 from journey.domain.effects import DELIVERY_STATUSES
 
-COLUMNS = ["key", "channel", "recipient", "due", "status", "attempts", "sent_at", "last_error"]
-FIELDS = ["key", "account", "touchpoint", "channel", "recipient", "subject", "due", "status",
-          "attempts", "last_error", "sent_at", "created_at"]
+COLUMNS = ["key", "channel", "recipient", "due", "send_after", "status", "attempts", "sent_at", "last_error"]
+FIELDS = ["key", "account", "touchpoint", "channel", "recipient", "subject", "due", "send_after", "timezone",
+          "status", "attempts", "last_error", "sent_at", "created_at"]
 # Rows a person may resend: never confirmed sent, not being sent right now.
 RESENDABLE = ("unknown", "failed", "pending")
 
@@ -115,5 +115,7 @@ def resend_command(keys: tuple[str, ...]) -> None:
     finally:
         store.close()
     click.echo(f"{report.sent} sent")
+    if report.waiting:
+        click.echo(f"{report.waiting} pending until their send_after (the send window)")
     if failed:
         raise Failure("not sent: " + "; ".join(f"{row.key}: {row.last_error}" for row in failed))

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
@@ -67,6 +68,7 @@ class DeliveryReport(BaseModel):
     simulated: int = 0
     in_doubt: int = Field(default=0, description="handed over, the receiver's answer never recorded; not resent")
     failed: int = Field(default=0, description="rejected by the receiver, or still failing on the last attempt; not resent")
+    waiting: int = Field(default=0, description="left pending: their send_after is still ahead")
 
 
 class DeliveryFailed(Exception):
@@ -89,10 +91,17 @@ class OutboxSender:
             self.transports = {"slack": SlackWebhook(settings.slack_webhook_url), "email": SmtpMailer(settings)}
 
     def deliver(
-        self, keys: list[str], heartbeat: Callable[[str], None] | None = None, *, last_attempt: int | None = None
+        self,
+        keys: list[str],
+        heartbeat: Callable[[str], None] | None = None,
+        *,
+        last_attempt: int | None = None,
+        at: datetime | None = None,
     ) -> DeliveryReport:
         """Send the outbox rows with these keys that are still to be sent; `heartbeat` is
-        called with each key before it is sent (the activity's heartbeat).
+        called with each key before it is sent (the activity's heartbeat). A row whose
+        `send_after` is later than `at` (a journey's business time; default the clock's
+        now) stays pending and is counted `waiting`: nothing goes before its send window.
 
         Raises `DeliveryFailed` after trying every key when some failed for a reason that
         may pass, unless this is the last attempt (`last_attempt`, its number): then those
@@ -102,8 +111,11 @@ class OutboxSender:
         for key in keys:
             if heartbeat is not None:
                 heartbeat(key)
-            row = self.store.claim_delivery(key)
+            row = self.store.claim_delivery(key, at)
             if row is None:
+                if self._waiting(key, at):
+                    report.waiting += 1
+                    continue
                 # Sent, given up, or handed over by a sender that never recorded the answer.
                 if self.store.mark_in_doubt(key, IN_DOUBT):
                     log.warning("delivery %s in doubt: %s", key, IN_DOUBT)
@@ -157,6 +169,11 @@ class OutboxSender:
             more = f" (and {len(retry) - 1} more)" if len(retry) > 1 else ""
             raise DeliveryFailed(retry[0] + more)
         return report
+
+    def _waiting(self, key: str, at: datetime | None) -> bool:
+        found = self.store.deliveries(keys=[key], statuses=("pending",))
+        moment = at or datetime.now(UTC)
+        return bool(found) and found[0].send_after is not None and found[0].send_after > moment
 
     def _send(self, row: OutboxRecord, hand_over: Callable[[], None]) -> None:
         message = Message(key=row.key, recipient=row.recipient, subject=row.subject, body=row.body)

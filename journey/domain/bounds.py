@@ -35,6 +35,8 @@ NOTES_LENGTH = 10_000
 REFERENCE_LENGTH = 100
 EMAIL_LENGTH = 254
 MAX_CONTACTS = 50
+# The store's accounts.timezone and outbox.timezone columns.
+TIMEZONE_LENGTH = 64
 
 # C0 and C1 control characters (DEL too) and the Unicode bidirectional embeddings,
 # overrides and isolates, which make text display in another order than it is stored.

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from journey.domain.bounds import MAX_CONTACTS, Day, Email, Money, Name, Seats, Tier
+from journey.domain.bounds import MAX_CONTACTS, TIMEZONE_LENGTH, Day, Email, Money, Name, Seats, Tier
 from journey.domain.enums import (
     DEFAULT_MODEL_BY_SEGMENT,
     ContactRole,
@@ -22,6 +22,7 @@ from journey.domain.enums import (
     Segment,
     Stage,
 )
+from journey.domain.sendwindow import check_country, check_timezone
 
 ACCOUNT_ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -62,6 +63,22 @@ class Account(BaseModel):
     production_ready: Day | None = None
     onboarding_complete: Day | None = None
     contacts: list[Contact] = Field(default_factory=list, max_length=MAX_CONTACTS)
+    timezone: Annotated[str, Field(max_length=TIMEZONE_LENGTH)] | None = Field(
+        default=None, description="the account's IANA timezone (default: the playbook's, else UTC)"
+    )
+    country: str | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 country whose public holidays no automated touch goes out on"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        return None if value is None else check_country(value)
 
     @field_validator("id")
     @classmethod

@@ -10,12 +10,14 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+from datetime import date
 from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from journey.domain.enums import ContactRole, Deployment, EngagementModel, Health, Stage
+from journey.domain.sendwindow import BUSINESS_DAYS, WEEKDAYS, Weekday, check_timezone, parse_window
 
 Frozen = ConfigDict(extra="forbid", frozen=True)
 
@@ -195,7 +197,40 @@ class Playbook(BaseModel):
         description="what the account's last champion leaving does besides the TA's find-champion task: "
         "'red' turns the account red by hand (red-account remediation starts)",
     )
+    timezone: str | None = Field(
+        default=None, description="the IANA timezone of accounts that name none (default: UTC)"
+    )
+    send_window: str | None = Field(
+        default=None,
+        description="the local hours automated touches go out in, such as '09:00-17:00' ('00:00-24:00': all day); "
+        "without it they go out as soon as they fall due",
+    )
+    send_days: tuple[Weekday, ...] = Field(
+        default=BUSINESS_DAYS, min_length=1, description="the weekdays of the send window"
+    )
+    holidays: tuple[date, ...] = Field(
+        default=(), description="company shutdowns: local dates no automated touch goes out on"
+    )
     touchpoints: tuple[Touchpoint, ...]
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str | None) -> str | None:
+        return None if value is None else check_timezone(value)
+
+    @field_validator("send_window")
+    @classmethod
+    def _send_window(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_window(value)
+        return value
+
+    @field_validator("send_days")
+    @classmethod
+    def _send_days(cls, value: tuple[Weekday, ...]) -> tuple[Weekday, ...]:
+        if len(set(value)) != len(value):
+            raise ValueError("names a day twice")
+        return tuple(sorted(value, key=WEEKDAYS.index))
 
     @field_validator("touchpoints")
     @classmethod
@@ -221,6 +256,14 @@ class Playbook(BaseModel):
         # before the key existed.
         if data["champion_left"] is None:
             del data["champion_left"]
+        # Likewise without the send window's keys.
+        for key in ("timezone", "send_window"):
+            if data[key] is None:
+                del data[key]
+        if tuple(data["send_days"]) == BUSINESS_DAYS:
+            del data["send_days"]
+        if not data["holidays"]:
+            del data["holidays"]
         for tp in data["touchpoints"]:
             if tp["completes"] is None:
                 del tp["completes"]

@@ -44,9 +44,11 @@ class OutboxStore(Database):
             ]
         return sorted(found, key=lambda row: (row.due, row.id))
 
-    def claim_delivery(self, key: str) -> OutboxRecord | None:
+    def claim_delivery(self, key: str, at: datetime | None = None) -> OutboxRecord | None:
         """Claim an outbox row for sending under a fresh token (`record.claim`); None when
-        it is not the sender's to send (sent, given up, in doubt, or already handed over).
+        it is not the sender's to send (sent, given up, in doubt, or already handed over)
+        or not yet: its `send_after` is later than `at` (default: the clock's now; a journey
+        passes its business time), so no path sends a touch before its send window.
 
         A row still `sending` is taken over: its message never became complete at the
         receiver (see hand_over), so the earlier sender, dead or merely slow, has not
@@ -55,11 +57,13 @@ class OutboxStore(Database):
         two sweeps at once) end with exactly one of them able to hand it over.
         """
         token = uuid.uuid4().hex
+        stamp = now()
+        due = sa.or_(outbox.c.send_after.is_(None), outbox.c.send_after <= (at or stamp))
         with self.transaction() as conn:
             claimed = conn.execute(
                 outbox.update()
-                .where(outbox.c.key == key, outbox.c.status.in_(("pending", "sending")))
-                .values(status="sending", claim=token, claimed_at=now())
+                .where(outbox.c.key == key, outbox.c.status.in_(("pending", "sending")), due)
+                .values(status="sending", claim=token, claimed_at=stamp)
             )
             if claimed.rowcount != 1:
                 return None

@@ -57,6 +57,8 @@ class AccountRecord(Record):
     scored_on: date | None = None
     score_color: str | None = None
     adoption_band: float | None = None
+    timezone: str | None = None
+    country: str | None = None
 
 
 class TimelineRecord(Record):
@@ -108,6 +110,8 @@ class OutboxRecord(Record):
     created_at: datetime
     claim: str | None = None
     claimed_at: datetime | None = None
+    send_after: datetime | None = None
+    timezone: str | None = None
 
 
 class RedAccountRecord(Record):

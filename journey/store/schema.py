@@ -340,6 +340,8 @@ ACCOUNT_FIELDS = (
     "deployment",
     "production_ready",
     "onboarding_complete",
+    "timezone",
+    "country",
 )
 # Account columns the journey mirrors from its AccountSnapshot.
 SNAPSHOT_FIELDS = (

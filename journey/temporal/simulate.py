@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from temporalio.client import Client
@@ -184,12 +185,23 @@ async def _tell_usage(client: Client, store: Store, day: date, config: HealthCon
         await asyncio.to_thread(store.record_delivered, scored.account, None, scored.band)
 
 
+def _send_days(store: Store, account: str) -> dict[str, date]:
+    """The local date (in the account's timezone) each of the account's automated touches
+    may go out, by outbox key; touches without a send_after are not listed."""
+    days: dict[str, date] = {}
+    for row in store.deliveries(account=account):
+        if row.send_after is not None:
+            days[row.key] = row.send_after.astimezone(ZoneInfo(row.timezone or "UTC")).date()
+    return days
+
+
 def _collect(store: Store, accounts: set[str], start: date, end: date) -> SimulationResult:
     touchpoints: list[SimulatedTouchpoint] = []
     stages: list[SimulatedStage] = []
     health: list[SimulatedHealth] = []
     for account in sorted(accounts):
         timeline = store.timeline(account)
+        sends_on = _send_days(store, account)
         # A task opened ahead and cancelled before its day (production became ready, the
         # account churned) never fell due.
         cancelled = {
@@ -206,8 +218,10 @@ def _collect(store: Store, accounts: set[str], start: date, end: date) -> Simula
             # Stage history before `start` is where a mid-life account was placed; touches
             # before `start` were skipped at enrollment, not simulated.
             if row.kind == "touchpoint" and at >= start and detail.get("status") in ("task", "queued"):
+                # An automated touch is shown on the day it goes out: its send window's local date.
+                day = sends_on.get(row.key, at) if detail.get("status") == "queued" else at
                 touchpoints.append(
-                    SimulatedTouchpoint(account=account, touchpoint=row.name, due=at, stage=str(detail.get("stage", "")))
+                    SimulatedTouchpoint(account=account, touchpoint=row.name, due=day, stage=str(detail.get("stage", "")))
                 )
             elif row.kind == "stage":
                 stages.append(SimulatedStage(account=account, stage=row.name, at=at))
