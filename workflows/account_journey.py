@@ -34,12 +34,14 @@ with workflow.unsafe.imports_passed_through():
     )
     from journey.domain.engine.checkpoint import Checkpoint
     from journey.domain.engine.contacts import parse_contacts_change
+    from journey.domain.engine.tasks import parse_tasks_moved
     from journey.domain.enums import EngagementModel
     from journey.domain.errors import InvalidEvent, PayloadError
     from journey.domain.events import TouchpointDone, parse_event, parse_metrics
     from journey.domain.models import JourneyStatus
     from journey.domain.playbook import Playbook, intern_playbook
     from journey.domain.team import DEFAULT_TEAM
+    from workflows import public_holidays  # noqa: F401  (installs the holiday source)
     from workflows import search_attributes as sa
     from workflows.clock import business_today, until
     from workflows.details import TIMER_DUE_DATES, journey_details, remediation_summary
@@ -250,7 +252,7 @@ class AccountJourney:
             commands, self._follow_ups = self._follow_ups, []
             if not engine.has_effects() and not commands:
                 break
-            await apply_effects_batch(engine.take_effects(), self._sends)
+            await apply_effects_batch(engine.take_effects(), self._sends, engine.s.day_offset)
             # Remediations start and end before the tasks marked done are forwarded to them.
             commands.sort(key=lambda c: isinstance(c, ForwardTaskDone))
             for command in commands:
@@ -463,6 +465,39 @@ class AccountJourney:
             raise ValueError(str(err)) from None
         except Exception as err:  # a refusal all the same: the journey is untouched
             raise ValueError(f"contacts_changed could not be checked: {type(err).__name__}: {err}") from None
+
+    # `tasks_moved` takes a plain JSON object too (`journey.domain.engine.tasks`).
+
+    @workflow.update(name=names.Update.TASKS_MOVED)
+    async def tasks_moved(self, data: dict[str, Any]) -> JourneyStatus:
+        """From `journey snooze` and `journey tasks reschedule|reassign`: open tasks moved
+        to another day or handed to a colleague, and the cover for new tasks."""
+        await workflow.wait_condition(lambda: self._engine is not None)
+        engine = self.engine
+
+        def move() -> None:
+            change = parse_tasks_moved(data)
+            try:
+                engine.move_tasks(change, self.today())
+            except InvalidEvent as err:
+                raise ApplicationError(str(err), type="InvalidEvent", non_retryable=True) from None
+
+        self._change(names.Update.TASKS_MOVED, move)
+        return await self._settled()
+
+    @tasks_moved.validator
+    def _check_tasks_moved(self, data: dict[str, Any]) -> None:
+        try:
+            change = parse_tasks_moved(data)
+            if self._engine is not None:
+                self._check_open(None)
+                self._engine.check_moves(change, self.today())
+        except (InvalidEvent, PayloadError) as err:
+            raise ValueError(str(err)) from None
+        except ValueError:
+            raise
+        except Exception as err:  # a refusal all the same: the journey is untouched
+            raise ValueError(f"tasks_moved could not be checked: {type(err).__name__}: {err}") from None
 
     @workflow.query(name=names.Query.STATUS)
     def status(self) -> JourneyStatus:

@@ -1,9 +1,8 @@
-"""Reading journeys: `journey status`, `list`, `tasks`, `timeline`; and `repair`, for a
-journey whose workflow task keeps failing."""
+"""Reading journeys: `journey status`, `list`, `timeline`; and `repair`, for a journey
+whose workflow task keeps failing. (`journey tasks` is in `journey.cli.tasks`.)"""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -20,7 +19,6 @@ from journey.cli.common import (
     open_store,
     table,
 )
-from journey.domain.effects import TASK_STATUSES
 from journey.domain.errors import NotFound
 
 if TYPE_CHECKING:
@@ -135,27 +133,6 @@ async def _list(client: Any, query: str, limit: int | None, stuck: bool = False)
     if stuck:
         return await stuck_journeys(client, query, limit)
     return await list_journeys(client, query, limit)
-
-
-@click.command()
-@click.option("--owner", default=None, help="Only tasks owned by this person.")
-@click.option("--account", default=None, help="Only this account's tasks.")
-@click.option("--overdue", is_flag=True, help="Only tasks past their due date.")
-@click.option("--status", "status_", type=click.Choice([*TASK_STATUSES, "all"]), default="open", show_default=True)
-@json_option
-def tasks(owner: str | None, account: str | None, overdue: bool, status_: str, as_json: bool) -> None:
-    """List tasks for people, soonest due first."""
-    store = open_store()
-    try:
-        rows = store.tasks(owner=owner, account=account, status=None if status_ == "all" else status_,
-                           overdue_on=date.today() if overdue else None)
-    finally:
-        store.close()
-    rows = [_plain(r) for r in rows]
-    if as_json:
-        echo_json(rows)
-    else:
-        table(rows, ["account", "touchpoint", "owner", "due", "status", "title"])
 
 
 def _plain(record: Record) -> dict[str, Any]:

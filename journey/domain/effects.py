@@ -5,7 +5,7 @@ Every row carries a deterministic `key`, so a retried activity writes nothing tw
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -53,6 +53,9 @@ class TaskChange(BaseModel):
 
     key: str
     status: Literal["open", "done", "skipped", "cancelled"] | None = None
+    # A person moved it (snoozed, rescheduled) or handed it to someone else.
+    due: date | None = None
+    owner: str | None = None
     reminded_on: date | None = None
     escalated_on: date | None = None
     escalated_to: str | None = None
@@ -73,6 +76,10 @@ class Delivery(BaseModel):
     due: date
     # Why it is recorded `skipped` instead of queued (None: queued to be sent).
     skipped: str | None = None
+    send_after: datetime | None = Field(
+        default=None, description="the earliest moment (UTC) it may go out (the send window); None: at once"
+    )
+    timezone: str | None = Field(default=None, description="the account's timezone the send window was read in")
 
 
 class RedTrackerRow(BaseModel):

@@ -30,8 +30,9 @@ class Schedule:
 
 
 class Update:
-    """One update per event a person reports, two from the engine's own tools, and the
-    account map's changes (`journey contacts`)."""
+    """One update per event a person reports, two from the engine's own tools, the
+    account map's changes (`journey contacts`) and open tasks moved (`journey snooze`,
+    `journey tasks reschedule|reassign`)."""
 
     KICKOFF_HELD: Final = "kickoff_held"
     PRODUCTION_READY: Final = "production_ready"
@@ -44,6 +45,8 @@ class Update:
     METRICS: Final = "metrics"
     APPLY_PLAYBOOK: Final = "apply_playbook"
     CONTACTS_CHANGED: Final = "contacts_changed"
+    # `journey snooze`, `tasks reschedule`, `tasks reassign`: open tasks moved or handed on.
+    TASKS_MOVED: Final = "tasks_moved"
 
 
 # The updates people send, in the order the contract lists them.

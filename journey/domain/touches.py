@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
+
+from pydantic import BaseModel
 
 from journey.domain.effects import Delivery, TaskOpen, TimelineEntry
 from journey.domain.enums import ContactRole, Stage
@@ -56,8 +58,26 @@ def no_address_reason(roles: Sequence[ContactRole] = ()) -> str:
     return f"no {listed} contact with an email address (add one to the account)"
 
 
+class Cover(BaseModel):
+    """`cover` takes the new tasks of `owner` (vacation cover): those opened on or before
+    `until`, or all while `until` is None. A journey keeps the covers it was told of in
+    its state, so who gets a task is decided the same way on every replay."""
+
+    owner: str
+    cover: str
+    until: date | None = None
+
+
+def covered(owner: str, covers: Sequence[Cover], opened: date) -> str:
+    """Who gets a task of `owner` opened on `opened`: the cover while one holds."""
+    for cover in covers:
+        if cover.owner == owner and (cover.until is None or opened <= cover.until):
+            return cover.cover
+    return owner
+
+
 def owner_for(role: OwnerRole, account: Account, team: Team) -> str:
-    """The person (or queue) a task of this role goes to."""
+    """The person (or queue) a task of this role goes to (before any cover: `covered`)."""
     return {
         OwnerRole.ta: account.ta,
         OwnerRole.ae: account.ae,
@@ -111,7 +131,15 @@ class Touch:
         )
 
     def message(
-        self, recipient: str, subject: str, body: str, key: str | None = None, *, skipped: str | None = None
+        self,
+        recipient: str,
+        subject: str,
+        body: str,
+        key: str | None = None,
+        *,
+        skipped: str | None = None,
+        send_after: datetime | None = None,
+        timezone: str | None = None,
     ) -> Delivery:
         return Delivery(
             key=key or self.key,
@@ -123,6 +151,8 @@ class Touch:
             body=body,
             due=self.due,
             skipped=skipped,
+            send_after=send_after,
+            timezone=timezone,
         )
 
     def unsendable(self) -> str | None:

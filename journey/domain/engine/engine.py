@@ -9,7 +9,7 @@ workflow must do next (load a playbook, start or end remediation, continue as ne
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from journey.domain.bounds import REASON_LENGTH
@@ -50,6 +50,16 @@ from journey.domain.engine.steps import (
     USAGE_REPORT,
     USAGE_REPORT_DUE_DAYS,
 )
+from journey.domain.engine.tasks import (
+    MOVE_STATUS,
+    Move,
+    Reassign,
+    Reschedule,
+    Snooze,
+    cover_of,
+    plan_moves,
+    with_cover,
+)
 from journey.domain.engine.touchpoints import Firing
 from journey.domain.enums import Health, Stage
 from journey.domain.events import (
@@ -69,8 +79,9 @@ from journey.domain.models import Account, Contact, DueTouchpoint, JourneyStatus
 from journey.domain.names import Update
 from journey.domain.playbook import Channel, Playbook, Touchpoint
 from journey.domain.remediation import RedEpisode
+from journey.domain.sendwindow import DEFAULT_TIMEZONE, send_after
 from journey.domain.team import DEFAULT_TEAM, Team
-from journey.domain.touches import ADD_CONTACT, RED_TOUCHPOINTS, Touch, customer_address
+from journey.domain.touches import ADD_CONTACT, RED_TOUCHPOINTS, Touch, covered, customer_address
 
 
 class Engine:
@@ -341,7 +352,10 @@ class Engine:
         touch = Touch(tp, self._occurrence_key(tp, deadline), s.account,
                       next_business_day(today + timedelta(days=USAGE_REPORT_DUE_DAYS)), s.stage, s.playbook.version)
         self.effects.timeline.append(touch.timeline())
-        self._open_task(touch.task(s.team, title=f"Get usage reported up to the adoption deadline {deadline} (target {target:.0%})"))
+        self._open_task(
+            touch.task(s.team, title=f"Get usage reported up to the adoption deadline {deadline} (target {target:.0%})"),
+            today,
+        )
 
     def adoption_pending(self, today: date) -> date | None:
         """The deadline of an adoption window closed without data, to judge once usage for it is reported."""
@@ -370,12 +384,12 @@ class Engine:
             if s.score_color is not None:
                 self._set_health(s.score_color, s.score_reason or "health score", expired, "score")
         for firing in calendar.due(s, today):
-            self._fire(firing)
+            self._fire(firing, today)
 
     def _occurrence_key(self, tp: Touchpoint, raw: date, suffix: str = "") -> str:
         return f"{self.s.account.id}/{tp.id}/{raw.isoformat()}{suffix}"
 
-    def _fire(self, firing: Firing) -> None:
+    def _fire(self, firing: Firing, today: date) -> None:
         s, tp, milestone = self.s, firing.touchpoint, firing.milestone
         suffix = f"@{milestone:g}" if milestone is not None else ""
         touch = Touch(tp, self._occurrence_key(tp, firing.raw, suffix), s.account, firing.fire, s.stage, s.playbook.version)
@@ -388,13 +402,39 @@ class Engine:
             recipient = s.team.red_accounts_channel if tp.channel is Channel.slack else customer_address(s.account, tp.to) or ""
             subject = f"{tp.title}: {s.account.name}"
             body = _delivery_body(tp, s.account, firing.fire, milestone)
-            self.effects.deliveries.append(touch.message(recipient, subject, body, skipped=unsent))
+            timezone = s.account.timezone or s.playbook.timezone or DEFAULT_TIMEZONE
+            self.effects.deliveries.append(
+                touch.message(
+                    recipient, subject, body, skipped=unsent,
+                    send_after=self._send_after(firing.fire, today, timezone), timezone=timezone,
+                )
+            )
             if unsent is not None and not any(t.touchpoint == ADD_CONTACT for t in s.tasks):
-                self._open_task(touch.add_contact_task())
+                self._open_task(touch.add_contact_task(), today)
             return
-        self._open_task(touch.task(s.team))
+        self._open_task(touch.task(s.team), today)
 
-    def _open_task(self, task: TaskOpen) -> None:
+    def _send_after(self, due: date, today: date, timezone: str) -> datetime | None:
+        """When an automated touch due on `due` may go out: in the playbook's send window,
+        never before the start of the journey's business day `today` (a touch caught up
+        late waits for a window too). None without a window: at once."""
+        s = self.s
+        if s.playbook.send_window is None:
+            return None
+        return send_after(
+            due,
+            datetime.combine(today, time(), UTC),
+            timezone,
+            s.account.country,
+            s.playbook.send_window,
+            s.playbook.send_days,
+            frozenset(s.playbook.holidays),
+        )
+
+    def _open_task(self, task: TaskOpen, opened: date) -> None:
+        if self.s.covers:
+            # Someone covers the owner (vacation): the new task is theirs while it holds.
+            task = task.model_copy(update={"owner": covered(task.owner, self.s.covers, opened)})
         self.effects.open_tasks.append(task)
         self.s.tasks.append(
             TrackedTask(key=task.key, touchpoint=task.touchpoint, due=task.due, owner_role=task.owner_role, owner=task.owner)
@@ -431,6 +471,10 @@ class Engine:
         candidates.extend(
             (day, tp_id, f"{tp_id} (usage milestone) due {day}")
             for tp_id, day in s.deferred.items() if calendar.is_milestone_touch(s, tp_id)
+        )
+        # A task a person moved comes back on its new due date: the journey wakes then.
+        candidates.extend(
+            (t.due, t.touchpoint, f"{t.touchpoint} due {t.due}") for t in s.tasks if t.moved and t.due > today
         )
         idle = today + timedelta(days=IDLE_WAKE_DAYS)
         hard = min(candidates, default=(idle, "idle check", f"nothing due; idle check {idle}"))
@@ -490,7 +534,7 @@ class Engine:
         touch = Touch(tp, self._occurrence_key(tp, today), s.account,
                       next_business_day(today + timedelta(days=NEXT_STEP_DUE_DAYS)), s.stage, s.playbook.version)
         self.effects.timeline.append(touch.timeline())
-        self._open_task(touch.task(s.team))
+        self._open_task(touch.task(s.team), today)
 
     def _on_kickoff_held(self, payload: KickoffHeld, on: date) -> None:
         if self.s.kickoff_held is None:
@@ -641,13 +685,42 @@ class Engine:
             due = next_business_day(on + timedelta(days=FIND_CHAMPION_DUE_DAYS))
             touch = Touch(tp, self._occurrence_key(tp, on), s.account, due, s.stage, s.playbook.version)
             self.effects.timeline.append(touch.timeline())
-            self._open_task(touch.task(s.team, title=f"{tp.title} ({who} left)"))
+            self._open_task(touch.task(s.team, title=f"{tp.title} ({who} left)"), today)
         if s.playbook.champion_left == "red":
             why = f"champion left: {who}" + (f" ({reason})" if reason else "")
             if len(why) > REASON_LENGTH:
                 why = why[: REASON_LENGTH - 1] + "…"
             # The handbook's example of red by hand: recorded and applied as `set_health`.
             self.apply(Update.SET_HEALTH, SetHealth(color=Health.red, reason=why, on=on), today)
+
+    def check_moves(self, change: Snooze | Reschedule | Reassign, today: date) -> list[Move]:
+        """Refuse a move of open tasks the journey cannot make (`InvalidEvent`); what would move."""
+        return plan_moves(self.s, change, today)
+
+    def move_tasks(self, change: Snooze | Reschedule | Reassign, today: date) -> list[Move]:
+        """Snooze, reschedule or hand on open tasks (the store's tasks follow in the same
+        batch), with a timeline row for each; a reassignment also keeps the cover, for
+        the tasks the journey opens later."""
+        moves = self.check_moves(change, today)
+        status = MOVE_STATUS[change.kind]
+        for move in moves:
+            task = move.task
+            reason = {"reason": change.reason} if change.reason else {}
+            if move.due is not None:
+                before: object = task.due.isoformat()
+                after: object = move.due.isoformat()
+                task.due, task.moved = move.due, True
+            else:
+                before, after = task.owner, move.owner
+                task.owner = move.owner or task.owner
+            self.effects.task_changes.append(TaskChange(key=task.key, due=move.due, owner=move.owner))
+            self._record(
+                "task", task.touchpoint, today,
+                status=status, task=task.key, owner=task.owner, **{"from": before, "to": after}, **reason,
+            )
+        if isinstance(change, Reassign):
+            self.s.covers = with_cover(self.s.covers, cover_of(change))
+        return moves
 
     def remediation_started(self, workflow_id: str) -> None:
         self.s.remediation_id = workflow_id

@@ -11,6 +11,7 @@ from journey.domain.enums import Health, Stage
 from journey.domain.models import Account
 from journey.domain.playbook import Playbook
 from journey.domain.team import DEFAULT_TEAM, Team
+from journey.domain.touches import Cover
 
 # A touch that fell due this many days before it could be handled still happens (late);
 # older ones are recorded as skipped instead of surprising a customer months later.
@@ -30,6 +31,9 @@ class TrackedTask(BaseModel):
     due: date
     owner_role: str
     owner: str
+    # Moved by a person (`tasks_moved`: snoozed or rescheduled): the journey wakes on its
+    # new due date.
+    moved: bool = False
 
 
 class JourneyState(BaseModel):
@@ -67,6 +71,8 @@ class JourneyState(BaseModel):
     utilization: float | None = None
     consumption: float | None = None
     tasks: list[TrackedTask] = Field(default_factory=list)
+    # Who takes whose new tasks (`tasks_moved` with a reassignment); empty for most journeys.
+    covers: list[Cover] = Field(default_factory=list)
     seq: int = 0
     red_episode: int = 0
     remediation_id: str | None = None
