@@ -14,6 +14,7 @@ import click
 
 from journey.cli import (
     accounts,
+    broadcast,
     contacts,
     deliveries,
     events,
@@ -28,6 +29,7 @@ from journey.cli import (
     schedule,
     servers,
     simulate,
+    tasks,
     usage,
 )
 from journey.cli.app import JourneyGroup
@@ -51,12 +53,14 @@ for command in (
     accounts.enroll,
     accounts.import_accounts,
     contacts.contacts,
+    broadcast.broadcast,
     events.event,
     events.health,
     events.done,
     journeys.status,
     journeys.list_command,
-    journeys.tasks,
+    tasks.tasks,
+    tasks.snooze,
     journeys.timeline,
     journeys.repair,
     playbook.playbook,

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from journey.domain.effects import Effects
 from journey.store.accounts import AccountsStore, write_snapshot
 from journey.store.book import BookStore
+from journey.store.broadcast import BroadcastStore
 from journey.store.database import Row, now
 from journey.store.health_sweep import HealthSweepStore
 from journey.store.metrics import MetricsStore
@@ -40,6 +41,7 @@ class Store(
     HealthSweepStore,
     PlansStore,
     BookStore,
+    BroadcastStore,
 ):
     """The journey's database. Thread-safe: each call checks a connection out of the pool."""
 
