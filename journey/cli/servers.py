@@ -236,9 +236,8 @@ async def _enroll_sample() -> None:
     from journey.config import team_from_env
     from journey.files import read_accounts
     from journey.temporal.client import connect
-    from journey.temporal.journeys import enroll_many
-
     from journey.temporal.contacts import read_contacts, sample_contacts
+    from journey.temporal.journeys import enroll_many
 
     accounts = read_accounts(sample_portfolio())
     # Enrolled with their account map, so the touches due on the first day have recipients.

@@ -225,10 +225,34 @@ ENROLLED = D(2026, 3, 10)
 
 @pytest.mark.asyncio(loop_scope="session")
 async def test_assess_closes_the_months_task_and_starts_the_red_accounts_program(
-    env: Any, store: Store, worker: Any, task_queue: str, invoke: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+    store: Store, task_queue: str, invoke: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from temporalio.testing import WorkflowEnvironment
+
+    from journey.temporal.converter import data_converter
+    from journey.temporal.devserver import packaged_binary
+    from tests.helpers.journeys import quiet_settings
+    from workflows.search_attributes import register_search_attributes
+    from workflows.worker import build_worker
+
+    # A time-skipping server of its own: the command line's own client talks to it from
+    # another thread, and the shared server's clock must not depend on what it leaves.
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=packaged_binary("temporal-test-server"), data_converter=data_converter
+    )
+    try:
+        await register_search_attributes(env.client)
+        async with build_worker(env.client, store, task_queue=task_queue, settings=quiet_settings()):
+            await _assess_against(env, store, task_queue, invoke, monkeypatch)
+    finally:
+        await env.shutdown()
+
+
+async def _assess_against(
+    env: Any, store: Store, task_queue: str, invoke: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from journey.domain import names
-    from journey.temporal.journeys import enroll_one
+    from journey.temporal.journeys import enroll_one, send_event
 
     # Mid-life: the renewal stage opened two days ago, so its first assessment task is open.
     acme = Account.model_validate({
@@ -260,7 +284,10 @@ async def test_assess_closes_the_months_task_and_starts_the_red_accounts_program
     # The Red Accounts Program has its tracker row, the risks as its reason.
     red_rows = await eventually(lambda: _one_red_row(store))
     assert red_rows.reason == row.health_reason
-    await env.client.get_workflow_handle(names.remediation_workflow_id("acme", 1)).terminate("test over")
+    # Promoted and its remediation ended before the journey goes: a red journey ended
+    # by hand would hold the shared time-skipping server's clock for the tests after it.
+    await send_event(env.client, "acme", "set_health", {"color": "green", "reason": "test over"})
+    await env.client.get_workflow_handle(names.remediation_workflow_id("acme", 1)).result()
     await env.client.get_workflow_handle(names.journey_workflow_id("acme")).terminate("test over")
 
 
