@@ -92,3 +92,36 @@ def open_store() -> Any:
     from journey.store import Store
 
     return Store.open()
+
+
+class DefaultCommandGroup(click.Group):
+    """A group whose first argument, when it names no subcommand, goes to its default
+    command (`journey plan ACCOUNT` is `journey plan show ACCOUNT`). Subclasses name the
+    default (`DEFAULT`), whether no argument at all runs it (`BARE_RUNS_DEFAULT`), the usage
+    lines (`USAGE`, with `{path}` for the command path) and the heading of the default's
+    options in the help (`DEFAULT_OPTIONS`, likewise)."""
+
+    DEFAULT = ""
+    BARE_RUNS_DEFAULT = False
+    USAGE: tuple[str, ...] = ()
+    DEFAULT_OPTIONS = "Options of {path}"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        bare = not args and self.BARE_RUNS_DEFAULT
+        if bare or (args and args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = [self.DEFAULT, *args]
+        return super().parse_args(ctx, args)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        path = ctx.command_path
+        lines = [f"{'Usage:' if i == 0 else '      '} {line.format(path=path)}" for i, line in enumerate(self.USAGE)]
+        formatter.write("\n".join(lines) + "\n")
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The default command's options, then the subcommands.
+        default = self.commands[self.DEFAULT]
+        options = [p for p in default.get_params(ctx) if isinstance(p, click.Option)]
+        records = [r for r in (p.get_help_record(ctx) for p in options) if r is not None]
+        with formatter.section(self.DEFAULT_OPTIONS.format(path=ctx.command_path)):
+            formatter.write_dl(records)
+        self.format_commands(ctx, formatter)

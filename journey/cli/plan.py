@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from journey.cli.common import echo_json, json_option, open_store, table
+from journey.cli.common import DefaultCommandGroup, echo_json, json_option, open_store, table
 
 QUARTER_HELP = "Fiscal quarter, e.g. FY27Q1 (the fiscal year starts in February and is named by the year it ends in)."
 
@@ -27,32 +27,16 @@ def _on_option(help_text: str) -> Any:
     return click.option("--on", "on", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help=help_text)
 
 
-class PlanGroup(click.Group):
+class PlanGroup(DefaultCommandGroup):
     """`plan ACCOUNT ...` is `plan show ACCOUNT ...`; `plan add|close ...` are subcommands."""
 
     DEFAULT = "show"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
-            args = [self.DEFAULT, *args]
-        return super().parse_args(ctx, args)
-
-    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        path = ctx.command_path
-        formatter.write(
-            f"Usage: {path} ACCOUNT [OPTIONS]\n"
-            f"       {path} add ACCOUNT TEXT --objective|--risk|--opportunity|--use-case [--on DATE]\n"
-            f"       {path} close ACCOUNT ITEM --outcome met|missed|dropped [--notes TEXT] [--on DATE]\n"
-        )
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        # The default action's options, then the subcommands.
-        default = self.commands[self.DEFAULT]
-        options = [p for p in default.get_params(ctx) if isinstance(p, click.Option)]
-        records = [r for r in (p.get_help_record(ctx) for p in options) if r is not None]
-        with formatter.section(f"Options of {ctx.command_path} ACCOUNT"):
-            formatter.write_dl(records)
-        self.format_commands(ctx, formatter)
+    USAGE = (
+        "{path} ACCOUNT [OPTIONS]",
+        "{path} add ACCOUNT TEXT --objective|--risk|--opportunity|--use-case [--on DATE]",
+        "{path} close ACCOUNT ITEM --outcome met|missed|dropped [--notes TEXT] [--on DATE]",
+    )
+    DEFAULT_OPTIONS = "Options of {path} ACCOUNT"
 
 
 @click.group(cls=PlanGroup, no_args_is_help=True)

@@ -12,39 +12,24 @@ from typing import Any
 
 import click
 
-from journey.cli.common import connected, echo_json, json_option, open_store, table
+from journey.cli.common import DefaultCommandGroup, connected, echo_json, json_option, open_store, table
 from journey.domain.effects import TASK_STATUSES
 
 _DAY = click.DateTime(formats=["%Y-%m-%d"])
 REASON_HELP = "Why (recorded on the timeline)."
 
 
-class TasksGroup(click.Group):
+class TasksGroup(DefaultCommandGroup):
     """`tasks [OPTIONS]` is `tasks list [OPTIONS]`; `tasks reschedule|reassign|covers` are subcommands."""
 
     DEFAULT = "list"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
-            args = [self.DEFAULT, *args]
-        return super().parse_args(ctx, args)
-
-    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        path = ctx.command_path
-        formatter.write(
-            f"Usage: {path} [--owner TEXT] [--account TEXT] [--overdue] [--status STATUS] [--json]\n"
-            f"       {path} reschedule --account ACCOUNT --by DAYS [--reason TEXT]\n"
-            f"       {path} reassign --from OWNER --to OWNER [--until DATE] [--account ACCOUNT] [--reason TEXT]\n"
-            f"       {path} covers [--json]\n"
-        )
-
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        default = self.commands[self.DEFAULT]
-        options = [p for p in default.get_params(ctx) if isinstance(p, click.Option)]
-        records = [r for r in (p.get_help_record(ctx) for p in options) if r is not None]
-        with formatter.section(f"Options of {ctx.command_path}"):
-            formatter.write_dl(records)
-        self.format_commands(ctx, formatter)
+    BARE_RUNS_DEFAULT = True
+    USAGE = (
+        "{path} [--owner TEXT] [--account TEXT] [--overdue] [--status STATUS] [--json]",
+        "{path} reschedule --account ACCOUNT --by DAYS [--reason TEXT]",
+        "{path} reassign --from OWNER --to OWNER [--until DATE] [--account ACCOUNT] [--reason TEXT]",
+        "{path} covers [--json]",
+    )
 
 
 @click.group(cls=TasksGroup, invoke_without_command=False)
