@@ -16,7 +16,7 @@ from journey.domain.effects import Effects, TaskChange, TimelineEntry
 from journey.domain.enums import EngagementModel
 from journey.domain.playbook import compact_json
 from journey.domain.playbook_files import load_playbooks
-from journey.domain.touches import ACCOUNT_PLAN
+from journey.domain.touches import PLAN_TOUCHPOINTS
 from journey.store import Store
 
 
@@ -36,12 +36,13 @@ class StoreActivities:
     @activity.defn(name=names.Activity.ATTACH_REPORT)
     def attach_report(self, request: ReportRequest) -> str | None:
         """The task comes with its document, written as it opens: the value review with the
-        account's value-realization report, the account plan with the plan of its quarter
-        (markdown and HTML). The task's notes and the timeline point to the file. A worker
+        account's value-realization report, the account plan and the roadmap review with the
+        plan of their quarter (markdown and HTML; its product-feedback section is what the
+        roadmap review takes to the product teams). The task's notes and the timeline point to the file. A worker
         without a reports folder attaches nothing (returns None)."""
         if self.reports_dir is None:
             return None
-        if request.touchpoint == ACCOUNT_PLAN:
+        if request.touchpoint in PLAN_TOUCHPOINTS:
             return self._attach_plan(request, self.reports_dir / request.account)
         from journey.reports.data import account_report
         from journey.reports.render import write_report

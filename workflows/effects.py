@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.messages import DeliveryBatch, ReportRequest
     from activities.store import StoreActivities
     from journey.domain.effects import Delivery, Effects
-    from journey.domain.touches import ACCOUNT_PLAN, REPORT_TOUCHPOINTS
+    from journey.domain.touches import PLAN_TOUCHPOINTS, REPORT_TOUCHPOINTS
 
 # Value reports are rendered by an activity of their own, not inside the 30-second local
 # activity that writes the effects. Journeys recorded before that did it inside.
@@ -112,7 +112,7 @@ async def apply_effects_batch(effects: Effects, sends: Sends, day_offset: int = 
 
 def _attach_patch(touchpoint: str) -> str:
     """The patch that brought the attachment of this touchpoint's document."""
-    return PLAN_ATTACHED_PATCH if touchpoint == ACCOUNT_PLAN else REPORT_ACTIVITY_PATCH
+    return PLAN_ATTACHED_PATCH if touchpoint in PLAN_TOUCHPOINTS else REPORT_ACTIVITY_PATCH
 
 
 def _by_send_after(deliveries: list[Delivery]) -> list[tuple[datetime | None, list[Delivery]]]:
@@ -151,7 +151,7 @@ async def _deliver(batch: DeliveryBatch, summary: str) -> None:
 
 
 async def _attach_report(request: ReportRequest) -> None:
-    document = "account plan" if request.touchpoint == ACCOUNT_PLAN else "value-realization report"
+    document = "account plan" if request.touchpoint in PLAN_TOUCHPOINTS else "value-realization report"
     try:
         await workflow.execute_activity_method(
             StoreActivities.attach_report,

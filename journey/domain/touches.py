@@ -24,7 +24,11 @@ RED_TOUCHPOINTS = ("red-alert", "red-action-plan", "red-follow-up")
 # account's value-realization report, the account plan with the plan of its quarter.
 VALUE_REVIEW = "value-review"
 ACCOUNT_PLAN = "account-plan"
-REPORT_TOUCHPOINTS = (VALUE_REVIEW, ACCOUNT_PLAN)
+# The roadmap review is where the customer's feedback goes to the product teams: its task
+# opens with the account plan of the quarter, whose product-feedback section lists it.
+ROADMAP_REVIEW = "roadmap-review"
+PLAN_TOUCHPOINTS = (ACCOUNT_PLAN, ROADMAP_REVIEW)
+REPORT_TOUCHPOINTS = (VALUE_REVIEW, *PLAN_TOUCHPOINTS)
 # Who a customer email goes to, first to last; after them any contact with an address.
 CUSTOMER_EMAIL_ROLES = (ContactRole.champion, ContactRole.admin)
 # The task a TA gets when a customer email had no one to go to.

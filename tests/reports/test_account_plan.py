@@ -175,6 +175,23 @@ def test_the_account_plan_task_gets_its_plan_attached(store: Store, tmp_path: Pa
     assert "Reach 80% utilization" in Path(html).read_text()
 
 
+def test_the_roadmap_review_task_gets_the_plan_with_the_accounts_feedback(store: Store, tmp_path: Path) -> None:
+    store.upsert_accounts([make_account("acme", segment="small-enterprise", signed=date(2025, 6, 1), renewal=date(2027, 6, 1))])
+    store.write_feedback([FeedbackItem(account="acme", date=date(2026, 5, 3), text="Search is slow on monorepos", theme="Search speed")])
+    task = TaskOpen(
+        key="acme/roadmap-review/2026-05-20", account="acme", touchpoint="roadmap-review",
+        title="Roadmap review and product feedback session", owner_role="ta", owner="tara", due=date(2026, 5, 20),
+    )
+    activities = StoreActivities(store, reports_dir=tmp_path / "reports")
+    activities.apply_effects(Effects(account="acme", open_tasks=[task]))
+    html = activities.attach_report(ReportRequest(account="acme", task_key=task.key, touchpoint=task.touchpoint, on=task.due))
+    assert html is not None
+    markdown = Path(html).with_suffix(".md").read_text()
+    assert "Search is slow on monorepos" in markdown and "search speed" in markdown
+    [row] = store.tasks(account="acme")
+    assert row.notes is not None and html in row.notes
+
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_journey_opening_its_account_plan_attaches_the_plan(
     env: WorkflowEnvironment, store: Store, task_queue: str, tmp_path: Path
