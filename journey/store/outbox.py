@@ -23,16 +23,27 @@ class UnknownDelivery(NotFound):
 
 class OutboxStore(Database):
     def pending_deliveries(
-        self, keys: list[str] | None = None, *, key_suffixes: Sequence[str] = (), include_claimed: bool = False
+        self,
+        keys: list[str] | None = None,
+        *,
+        key_suffixes: Sequence[str] = (),
+        key_prefixes: Sequence[str] = (),
+        include_claimed: bool = False,
     ) -> list[OutboxRecord]:
         """Pending outbox rows in due order; only those with the given keys if any, only
-        those whose key ends with one of `key_suffixes` if given, and with
+        those whose key ends with one of `key_suffixes` or starts with one of `key_prefixes`
+        if given, and with
         `include_claimed` also those a sender claimed and has not recorded (`sending`,
         `confirming`: a sweep retried after its worker died finds them so)."""
         statuses = ("pending", "sending", "confirming") if include_claimed else ("pending",)
         query = sa.select(outbox).where(outbox.c.status.in_(statuses))
-        if key_suffixes:
-            query = query.where(sa.or_(*(outbox.c.key.endswith(suffix, autoescape=True) for suffix in key_suffixes)))
+        if key_suffixes or key_prefixes:
+            query = query.where(
+                sa.or_(
+                    *(outbox.c.key.endswith(suffix, autoescape=True) for suffix in key_suffixes),
+                    *(outbox.c.key.startswith(prefix, autoescape=True) for prefix in key_prefixes),
+                )
+            )
         order = (outbox.c.due, outbox.c.id)
         with self.engine.connect() as conn:
             if keys is None:
