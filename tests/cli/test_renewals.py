@@ -227,25 +227,13 @@ ENROLLED = D(2026, 3, 10)
 async def test_assess_closes_the_months_task_and_starts_the_red_accounts_program(
     store: Store, task_queue: str, invoke: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from temporalio.testing import WorkflowEnvironment
-
-    from journey.temporal.converter import data_converter
-    from journey.temporal.devserver import packaged_binary
-    from tests.helpers.journeys import quiet_settings
-    from workflows.search_attributes import register_search_attributes
+    from tests.helpers.journeys import own_time_skipping_env, quiet_settings
     from workflows.worker import build_worker
 
-    # A time-skipping server of its own: the command line's own client talks to it from
-    # another thread, and the shared server's clock must not depend on what it leaves.
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=packaged_binary("temporal-test-server"), data_converter=data_converter
-    )
-    try:
-        await register_search_attributes(env.client)
-        async with build_worker(env.client, store, task_queue=task_queue, settings=quiet_settings()):
-            await _assess_against(env, store, task_queue, invoke, monkeypatch)
-    finally:
-        await env.shutdown()
+    # The command line's own client talks to the server from another thread, and the
+    # account goes red: a server of its own.
+    async with own_time_skipping_env() as env, build_worker(env.client, store, task_queue=task_queue, settings=quiet_settings()):
+        await _assess_against(env, store, task_queue, invoke, monkeypatch)
 
 
 async def _assess_against(

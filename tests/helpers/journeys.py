@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 from temporalio.client import WorkflowHandle
@@ -32,3 +34,22 @@ async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date
     if target > business_now:
         await env.sleep(target - business_now)
     return await status_of(handle)
+
+
+@contextlib.asynccontextmanager
+async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping test server for one test alone. For a test whose journeys go red,
+    or whose commands talk to the server from another client: what such a test leaves
+    on the session's shared server can hold its clock for the tests after it."""
+    from journey.temporal.converter import data_converter
+    from journey.temporal.devserver import packaged_binary
+    from workflows.search_attributes import register_search_attributes
+
+    environment = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=packaged_binary("temporal-test-server"), data_converter=data_converter
+    )
+    try:
+        await register_search_attributes(environment.client)
+        yield environment
+    finally:
+        await environment.shutdown()

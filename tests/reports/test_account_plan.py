@@ -193,11 +193,17 @@ def test_the_roadmap_review_task_gets_the_plan_with_the_accounts_feedback(store:
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_a_journey_opening_its_account_plan_attaches_the_plan(
-    env: WorkflowEnvironment, store: Store, task_queue: str, tmp_path: Path
-) -> None:
+async def test_a_journey_opening_its_account_plan_attaches_the_plan(store: Store, task_queue: str, tmp_path: Path) -> None:
     """In a running journey the plan comes from the `attach_report` activity, behind the
     `account-plan-attached` patch, once the account-plan task is written."""
+    from tests.helpers.journeys import own_time_skipping_env
+
+    # This journey moves the clock by a month: a server of its own.
+    async with own_time_skipping_env() as env:
+        await _plan_attached_in(env, store, task_queue, tmp_path)
+
+
+async def _plan_attached_in(env: WorkflowEnvironment, store: Store, task_queue: str, tmp_path: Path) -> None:
     today = date(2026, 4, 1)
     account = Account(
         id="acme-plan", name="Acme Plan", segment="strategic", tier=2, seats=100, arr=1000.0,

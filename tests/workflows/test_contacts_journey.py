@@ -24,7 +24,8 @@ from journey.temporal.contacts import change_contacts, import_contacts
 from journey.temporal.journeys import JourneyNotFound, enroll_one, send_event
 from journey.temporal.playbooks import apply_playbook
 from tests.helpers.accounts import make_account
-from tests.helpers.journeys import advance_to, status_of
+from tests.helpers.journeys import advance_to, own_time_skipping_env, quiet_settings, status_of
+from workflows.worker import build_worker
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -32,7 +33,12 @@ SIGNED = date(2026, 1, 5)
 CHAMPION = Contact(name="Cleo Champion", email="cleo@example.com", role=ContactRole.champion)
 
 
-async def test_the_last_champion_leaving_is_an_event(env, store, worker, task_queue, tmp_path: Path) -> None:
+async def test_the_last_champion_leaving_is_an_event(store, task_queue, tmp_path: Path) -> None:
+    async with own_time_skipping_env() as env, build_worker(env.client, store, task_queue=task_queue, settings=quiet_settings()):
+        await _champion_left(env, store, task_queue, tmp_path)
+
+
+async def _champion_left(env, store, task_queue, tmp_path: Path) -> None:
     account = make_account("mapped", signed=SIGNED, renewal=date(2027, 1, 5), contacts=[CHAMPION])
     assert await enroll_one(env.client, account, today=SIGNED, task_queue=task_queue)
     handle = env.client.get_workflow_handle(names.journey_workflow_id(account.id))
