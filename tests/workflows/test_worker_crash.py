@@ -102,8 +102,8 @@ def comparable(store: Store, account_id: str) -> list[tuple[object, ...]]:
     rows = [
         (r.at, r.kind, r.name, sorted((r.detail or {}).items()))
         for r in store.timeline(account_id)
-        # `journey worker` attaches value reports (the reference worker has no reports dir).
-        if (r.detail or {}).get("status") != "report attached"
+        # `journey worker` attaches value reports and plans (the reference worker has no reports dir).
+        if (r.detail or {}).get("status") not in ("report attached", "plan attached")
     ]
     return sorted(rows, key=repr)
 
