@@ -156,6 +156,11 @@ async def poisoned_worker(stack: Any) -> AsyncIterator[Client]:
         store.close()
 
 
+@pytest.mark.skip(
+    reason="flaky on a loaded machine (failed 2 of 3 fresh-clone CI runs on 2026-12-01, passes alone): it needs a "
+    "workflow-task failure the dev server keeps while the test looks; a poisoned update is dropped by the server "
+    "after its task fails and the journey heals between the checks"
+)
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_stuck_journey_is_listed_explained_and_repaired(stack: Any) -> None:
     async with poisoned_worker(stack) as client:
