@@ -21,7 +21,7 @@ from journey.store.broadcast import BroadcastStore
 from journey.store.database import Row, now
 from journey.store.health_sweep import HealthSweepStore
 from journey.store.metrics import MetricsStore
-from journey.store.outbox import OutboxStore, delivery_values
+from journey.store.outbox import OutboxStore, change_delivery, delivery_values
 from journey.store.plans import PlansStore
 from journey.store.red_accounts import RedAccountsStore
 from journey.store.schema import outbox, tasks, timeline
@@ -74,6 +74,8 @@ class Store(
         for change in effects.task_changes:
             change_task(conn, change)
         self._insert_new(conn, outbox, [delivery_values(d, stamp) for d in effects.deliveries])
+        for reviewed in effects.delivery_changes:
+            change_delivery(conn, reviewed)
         for red in effects.red_rows:
             self.write_red_row(conn, red)
         if effects.snapshot is not None:
