@@ -4,7 +4,7 @@ sweep of the rows whose send window has opened with no journey timer behind them
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 
@@ -15,6 +15,9 @@ from journey.domain import names
 
 log = logging.getLogger(__name__)
 
+# A journey sends its own touches on a timer at their send_after: the sweep leaves a row
+# that long to its journey before it takes it (both may send; the claim lets one through).
+JOURNEY_FIRST = timedelta(minutes=2)
 # Attempts a row the sweep sends gets (one per sweep, every few minutes) unless
 # JOURNEY_DELIVERY_ATTEMPTS says otherwise; as many as a journey's own send gets.
 SWEEP_ATTEMPTS = 50
@@ -45,7 +48,7 @@ class DeliveryActivities:
         the claim lets only one sender hand it over). What fails for now stays pending
         for the next sweep, and is `failed` once its attempts reach the limit."""
         at = request.at or datetime.now(UTC)
-        rows = self.sender.store.due_deliveries(at)
+        rows = self.sender.store.due_deliveries(at - JOURNEY_FIRST)
         limit = self.sender.settings.delivery_attempts or SWEEP_ATTEMPTS
         final = [row.key for row in rows if row.attempts + 1 >= limit]
         again = [row.key for row in rows if row.attempts + 1 < limit]

@@ -41,6 +41,11 @@ def journey_details(status: JourneyStatus) -> str:
         lines.append("| open task | owner | due |")
         lines.append("|---|---|---|")
         lines.extend(f"| {md(t.touchpoint)} | {md(t.owner)} | {t.due} |" for t in status.open_tasks[:10])
+    if status.held_deliveries:
+        lines.append("")
+        lines.append(f"**Held for review** ({len(status.held_deliveries)}): "
+                     + ", ".join(f"{code(h.key)} due {h.due}" for h in status.held_deliveries[:5])
+                     + " · `journey deliveries show KEY`, then `approve` or `skip`")
     if status.next_touchpoints:
         lines.append("")
         lines.append("Next: " + ", ".join(f"{md(t.touchpoint)} {t.due}" for t in status.next_touchpoints))

@@ -74,6 +74,9 @@ def print_status(status: Any, as_json: bool, headline: str | None = None) -> Non
     click.echo(f"  utilization {'-' if util is None else f'{util:.1%}'}; consumption {'-' if cons is None else f'{cons:.1%}'}")
     if d["open_tasks"]:
         click.echo("  open tasks: " + ", ".join(f"{t['touchpoint']} ({t['owner']}, due {t['due']})" for t in d["open_tasks"]))
+    if d.get("held_deliveries"):
+        click.echo("  held for review: " + ", ".join(f"{t['key']} (due {t['due']})" for t in d["held_deliveries"])
+                   + "  (journey deliveries show KEY, then approve or skip)")
     if d["next_touchpoints"]:
         click.echo("  next: " + ", ".join(f"{t['touchpoint']} {t['due']}" for t in d["next_touchpoints"]))
     if d.get("remediation"):

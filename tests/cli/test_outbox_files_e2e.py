@@ -9,7 +9,7 @@ import json
 import signal
 import stat
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +17,20 @@ import pytest
 
 from journey.temporal.devserver import free_port, packaged_binary
 from tests.cli.conftest import _subprocess_env, _wait_for_line, eventually, running_stack
+from tests.helpers.playbooks import always_open_playbooks
 
 pytestmark = pytest.mark.slow
 
 CHAMPION = "champion:Chris Champion:chris@customer.example"
+# The last business day: a license key due on it goes out now (on a weekend, signed today
+# would move it to Monday).
+SIGNED = date.today() - timedelta(days=max(0, date.today().weekday() - 4))
 
 
 def enroll_args(account: str, *contacts: str) -> list[str]:
-    today = date.today().isoformat()
     return [
         "enroll", "--id", account, "--name", f"{account.title()} Ltd", "--segment", "commercial", "--tier", "3",
-        "--seats", "40", "--arr", "12000", "--signed", today, "--renewal", f"{date.today().year + 1}-12-01",
+        "--seats", "40", "--arr", "12000", "--signed", SIGNED.isoformat(), "--renewal", f"{date.today().year + 1}-12-01",
         "--ta", "tara", "--ae", "alex", *[arg for contact in contacts for arg in ("--contact", contact)],
     ]
 
@@ -47,7 +50,9 @@ def license_key_row(env: dict[str, str], account: str) -> dict[str, Any]:
 def test_up_writes_touches_as_files_under_journey_home(tmp_path: Path) -> None:
     home = tmp_path / "home"
     port, ui_port = free_port(), free_port()
-    env = _subprocess_env(home, f"127.0.0.1:{port}")
+    # Touches due now go at once, whatever the hour and weekday the test runs.
+    env = _subprocess_env(home, f"127.0.0.1:{port}") | {
+        "JOURNEY_PLAYBOOKS_DIR": str(always_open_playbooks(tmp_path / "playbooks"))}
     log = tmp_path / "up.log"
     with log.open("wb") as out:
         up = subprocess.Popen(
@@ -98,7 +103,8 @@ def assert_status(env: dict[str, str], account: str, status: str) -> dict[str, A
 
 
 def test_a_worker_with_no_channel_warns_and_logs_each_failed_send(tmp_path: Path) -> None:
-    with running_stack(tmp_path) as stack:
+    books = always_open_playbooks(tmp_path / "playbooks")
+    with running_stack(tmp_path, JOURNEY_PLAYBOOKS_DIR=str(books)) as stack:
         log = tmp_path / "worker.log"
         assert "warning: no delivery channel is configured" in log.read_text()
         assert stack.journey(*enroll_args("nowhere", CHAMPION)).returncode == 0

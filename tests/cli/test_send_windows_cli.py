@@ -52,7 +52,7 @@ def test_deliveries_show_send_after_and_timezone(invoke: Callable[..., Result], 
 def test_a_window_that_is_no_time_of_day_is_a_playbook_error(invoke: Callable[..., Result], tmp_path: Path) -> None:
     path = tmp_path / "digital.toml"
     text = (DEFAULT_DIR / "digital.toml").read_text(encoding="utf-8")
-    path.write_text('send_window = "25:00-26:00"\n' + text, encoding="utf-8")
+    path.write_text(text.replace('send_window = "09:00-17:00"', 'send_window = "25:00-26:00"'), encoding="utf-8")
     line = next(n for n, t in enumerate(path.read_text().splitlines(), 1) if t.startswith("send_window"))
     assert_bad_input(invoke("playbook", "validate", str(path)), f"{path}:{line}: send_window", "25:00")
 

@@ -161,3 +161,13 @@ def test_caps_and_review_keys_are_checked(tmp_path: Path) -> None:
         load(task.replace("review = false", "review = true"))
     with pytest.raises(PlaybookError, match="unknown|extra|not permitted"):
         load(text + "\nreviewers = 2\n")
+
+
+def test_the_web_ui_details_show_what_waits_for_review() -> None:
+    from workflows.details import journey_details
+
+    engine = enrolled(digital(review=True))
+    engine.advance(MONDAY + timedelta(days=1))
+    details = journey_details(engine.status(MONDAY + timedelta(days=1)))
+    assert "**Held for review** (2): `acme/license-key/2026-01-05` due 2026-01-05" in details
+    assert "journey deliveries show KEY" in details

@@ -157,3 +157,11 @@ def test_without_a_timezone_the_playbooks_and_then_utc_apply() -> None:
     engine.advance(date(2026, 7, 20))
     (delivery,) = [d for d in engine.take_effects().deliveries if d.touchpoint == "license-key"]
     assert delivery.timezone == "UTC" and delivery.send_after == datetime(2026, 7, 20, 9, tzinfo=UTC)
+
+
+def test_the_shipped_playbooks_send_in_business_hours() -> None:
+    from journey.domain.playbook_files import load_playbooks
+    from playbooks import DEFAULT_DIR
+
+    for playbook in load_playbooks(DEFAULT_DIR).values():
+        assert (playbook.send_window, playbook.send_days) == ("09:00-17:00", ("mon", "tue", "wed", "thu", "fri"))

@@ -23,14 +23,21 @@ async def status_of(handle: WorkflowHandle) -> JourneyStatus:
     return await handle.query(Query.STATUS, result_type=JourneyStatus)
 
 
+# Where `advance_to` parks a journey's business clock on its day: past the wake-up at the
+# start of the day and the opening of the shipped send window (09:00-17:00 UTC), so the
+# automated touches of that day have gone out.
+PARK_HOUR = 10
+
+
 async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date) -> JourneyStatus:
-    """Skip server time until the journey's business date is `day` (plus a little, so its
-    wake-up at the start of that day has run)."""
+    """Skip server time until the journey's business date is `day` at PARK_HOUR UTC (its
+    wake-up at the start of that day has run, and the touches of that day sent in the
+    send window have gone)."""
     status = await status_of(handle)
     now = await env.get_current_time()
     # Not `status.today`: a query answers from the journey's last wake-up, which may be days old.
     business_now = now + timedelta(days=status.calendar_offset_days)
-    target = datetime(day.year, day.month, day.day, 1, tzinfo=UTC)
+    target = datetime(day.year, day.month, day.day, PARK_HOUR, tzinfo=UTC)
     if target > business_now:
         await env.sleep(target - business_now)
     return await status_of(handle)

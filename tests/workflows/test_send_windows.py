@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from journey.domain import names
-from journey.domain.enums import EngagementModel
 from journey.domain.models import Account
 from journey.store import Store
 from journey.temporal.journeys import enroll_one
@@ -25,17 +24,8 @@ MARINE_DAY = date(2026, 7, 20)  # Monday, a public holiday in Japan
 TUESDAY_9_TOKYO = datetime(2026, 7, 21, 0, 0, tzinfo=UTC)
 
 
-def business_hours_playbooks(folder: Path) -> Path:
-    """The bundled playbooks as a team would keep them: touches in 09:00-17:00 on business days."""
-    folder.mkdir()
-    for model in EngagementModel:
-        text = (DEFAULT_DIR / f"{model.value}.toml").read_text(encoding="utf-8")
-        (folder / f"{model.value}.toml").write_text(f'send_window = "09:00-17:00"\n{text}', encoding="utf-8")
-    return folder
-
-
 async def test_a_touch_waits_in_the_outbox_for_its_send_window(env, store: Store, task_queue: str, tmp_path: Path) -> None:
-    playbooks = business_hours_playbooks(tmp_path / "playbooks")
+    playbooks = DEFAULT_DIR
     outbox = tmp_path / "outbox"
     settings = dataclasses.replace(quiet_settings(), outbox_dir=outbox)
     account = Account.model_validate(
