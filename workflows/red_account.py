@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from journey.domain import names
@@ -22,7 +23,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import Promotion, RemediationInput, RemediationOutcome
 
 
-@workflow.defn(name=names.Workflow.RED_ACCOUNT_REMEDIATION)
+# Lasts weeks, like the journey that started it: moves to new code (workflows.deployment).
+@workflow.defn(name=names.Workflow.RED_ACCOUNT_REMEDIATION, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class RedAccountRemediation:
     @workflow.init
     def __init__(self, request: RemediationInput) -> None:
