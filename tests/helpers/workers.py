@@ -27,6 +27,12 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         """Start `journey worker ARGS`; return once it polls."""
+        self.launch()
+        self.wait_for(READY)
+        return self
+
+    def launch(self) -> WorkerProcess:
+        """Start `journey worker ARGS` and return at once (`wait_for(READY)` to know it polls)."""
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
                 [packaged_binary("journey"), "worker", *self.args],
@@ -35,7 +41,6 @@ class WorkerProcess:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.wait_for(READY)
         return self
 
     def text(self) -> str:
