@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -118,8 +119,6 @@ class Cluster:
     smtp: SmtpRecorder
 
     def journey(self, *args: str) -> str:
-        import subprocess
-
         done = subprocess.run([packaged_binary("journey"), *args], env=self.env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, f"journey {' '.join(args)}: {done.returncode}\n{done.stdout}\n{done.stderr}"
         return done.stdout
