@@ -259,3 +259,84 @@ def _port_from_env(name: str, default: int) -> int:
     if not text.isdigit() or not 1 <= int(text) <= 65_535:
         raise InputError(f"{name}: {text[:40]!r} is not a port number (1 to 65535)")
     return int(text)
+
+
+DEPLOYMENT_SETTING = "JOURNEY_DEPLOYMENT"
+BUILD_ID_SETTING = "JOURNEY_BUILD_ID"
+# The server builds a workflow id from each part of a version and caps ids at 1,000 bytes by
+# default (`limit.maxIDLength`): each part gets (1000 - 39) / 2 bytes.
+MAX_VERSION_PART_BYTES = 480
+
+
+@dataclass(frozen=True)
+class WorkerVersion:
+    """The Worker Deployment version a worker runs as: a deployment name and a build id."""
+
+    deployment: str
+    build_id: str
+
+    def __str__(self) -> str:
+        # Temporal's own spelling (the Web UI, `temporal worker deployment describe`).
+        return f"{self.deployment}.{self.build_id}"
+
+
+def package_version() -> str:
+    """The installed `journey` package's version (the source's when it is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("journey")
+    except PackageNotFoundError:
+        from journey import __version__
+
+        return __version__
+
+
+def worker_version(deployment: str | None = None, build_id: str | None = None) -> WorkerVersion:
+    """The version a worker runs as: `--deployment` / `--build-id` when given, else
+    JOURNEY_DEPLOYMENT / JOURNEY_BUILD_ID, else the deployment `journey` and the package's
+    version. A value the server would refuse, or one no shell command could carry (spaces,
+    control characters), is an `InputError` naming the option or setting."""
+    from journey.domain.names import DEPLOYMENT
+
+    name = _version_part("--deployment", deployment, DEPLOYMENT_SETTING, DEPLOYMENT)
+    build = _version_part("--build-id", build_id, BUILD_ID_SETTING, None)
+    for given, problems in ((name, _deployment_problems(name.value)), (build, _common_problems(build.value))):
+        if problems:
+            raise InputError(f"{given.source}: {given.value[:80]!r} {problems[0]}")
+    return WorkerVersion(deployment=name.value, build_id=build.value)
+
+
+@dataclass(frozen=True)
+class _Given:
+    value: str
+    source: str
+
+
+def _version_part(option: str, given: str | None, variable: str, default: str | None) -> _Given:
+    if given is not None:
+        return _Given(given, option)
+    configured = setting(variable)
+    if configured is not None:
+        return _Given(configured, variable)
+    return _Given(default if default is not None else package_version(), variable)
+
+
+def _common_problems(value: str) -> list[str]:
+    if not value:
+        return ["is empty"]
+    if any(ch.isspace() or not ch.isprintable() for ch in value):
+        return ["has spaces or control characters"]
+    if len(value.encode()) > MAX_VERSION_PART_BYTES:
+        return [f"is longer than {MAX_VERSION_PART_BYTES} bytes"]
+    if value.startswith("__"):
+        return ["starts with '__' (Temporal keeps those names for itself)"]
+    return []
+
+
+def _deployment_problems(value: str) -> list[str]:
+    problems = _common_problems(value)
+    for separator in ".:":
+        if separator in value:
+            problems.append(f"contains {separator!r} (Temporal joins a deployment name and a build id with it)")
+    return problems

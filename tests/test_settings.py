@@ -24,3 +24,52 @@ def test_a_bad_smtp_port_is_named(monkeypatch: pytest.MonkeyPatch, port: str) ->
     monkeypatch.setenv("JOURNEY_SMTP_PORT", port)
     with pytest.raises(InputError, match="JOURNEY_SMTP_PORT"):
         DeliverySettings.from_env()
+
+
+def test_a_worker_runs_as_the_package_version_of_deployment_journey_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from journey import __version__
+    from journey.config import worker_version
+
+    for name in ("JOURNEY_DEPLOYMENT", "JOURNEY_BUILD_ID"):
+        monkeypatch.setenv(name, "")
+    version = worker_version()
+    assert (version.deployment, version.build_id) == ("journey", __version__)
+    assert str(version) == f"journey.{__version__}"
+    monkeypatch.setenv("JOURNEY_DEPLOYMENT", "journey-eu")
+    monkeypatch.setenv("JOURNEY_BUILD_ID", "2026.12.1-3f9c2ab")
+    assert str(worker_version()) == "journey-eu.2026.12.1-3f9c2ab"
+    # The command line's options win over the settings.
+    assert str(worker_version("journey-us", "4e1d")) == "journey-us.4e1d"
+
+
+@pytest.mark.parametrize(
+    ("deployment", "build_id", "named", "problem"),
+    [
+        ("a.b", None, "--deployment", "contains '.'"),
+        ("a:b", None, "--deployment", "contains ':'"),
+        ("", None, "--deployment", "is empty"),
+        ("__journey", None, "--deployment", "starts with '__'"),
+        ("journey eu", None, "--deployment", "spaces or control characters"),
+        (None, "", "--build-id", "is empty"),
+        (None, "__unversioned__", "--build-id", "starts with '__'"),
+        (None, "v1\n", "--build-id", "spaces or control characters"),
+        (None, "x" * 481, "--build-id", "longer than 480 bytes"),
+    ],
+)
+def test_a_version_the_server_would_refuse_is_named(deployment: str | None, build_id: str | None, named: str, problem: str) -> None:
+    from journey.config import worker_version
+
+    with pytest.raises(InputError, match=f"^{named}: .*{problem}"):
+        worker_version(deployment, build_id)
+
+
+def test_a_bad_version_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    from journey.config import worker_version
+
+    monkeypatch.setenv("JOURNEY_DEPLOYMENT", "prod.eu")
+    with pytest.raises(InputError, match="^JOURNEY_DEPLOYMENT: 'prod.eu' contains '.'"):
+        worker_version()
+    monkeypatch.delenv("JOURNEY_DEPLOYMENT")
+    monkeypatch.setenv("JOURNEY_BUILD_ID", "__x")
+    with pytest.raises(InputError, match="^JOURNEY_BUILD_ID: '__x' starts with '__'"):
+        worker_version()

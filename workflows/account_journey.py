@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeUpdate
+from temporalio.common import SearchAttributeUpdate, VersioningBehavior
 from temporalio.exceptions import ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
@@ -81,7 +81,9 @@ def _event_update(event: str) -> Any:
     return update
 
 
-@workflow.defn(name=names.Workflow.ACCOUNT_JOURNEY)
+# Lives for years: moves to new code at its next task (guarded by workflow.patched and the
+# replay tests); see workflows.deployment.
+@workflow.defn(name=names.Workflow.ACCOUNT_JOURNEY, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class AccountJourney:
     @workflow.init
     def __init__(self, journey: JourneyInput) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
@@ -21,7 +21,8 @@ with workflow.unsafe.imports_passed_through():
     from journey.domain import names
 
 
-@workflow.defn(name=names.Workflow.DELIVERY_SWEEP)
+# Minutes long: finishes on the build it started on (workflows.deployment).
+@workflow.defn(name=names.Workflow.DELIVERY_SWEEP, versioning_behavior=VersioningBehavior.PINNED)
 class DeliverySweep:
     @workflow.run
     async def run(self, request: DeliverySweepInput) -> DeliveryReport:

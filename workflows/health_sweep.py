@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -29,7 +29,8 @@ BATCH = 200
 MAX_ROUNDS = 20
 
 
-@workflow.defn(name=names.Workflow.HEALTH_SWEEP)
+# Minutes long: finishes on the build it started on (workflows.deployment).
+@workflow.defn(name=names.Workflow.HEALTH_SWEEP, versioning_behavior=VersioningBehavior.PINNED)
 class HealthSweep:
     @workflow.run
     async def run(self, request: HealthSweepInput) -> HealthSweepReport:

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from journey.domain import names
@@ -24,7 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import Promotion, RemediationInput, RemediationOutcome
 
 
-@workflow.defn(name=names.Workflow.RED_ACCOUNT_REMEDIATION)
+# Lasts weeks, like the journey that started it: moves to new code (workflows.deployment).
+@workflow.defn(name=names.Workflow.RED_ACCOUNT_REMEDIATION, versioning_behavior=VersioningBehavior.AUTO_UPGRADE)
 class RedAccountRemediation:
     @workflow.init
     def __init__(self, request: RemediationInput) -> None:

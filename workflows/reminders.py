@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, VersioningBehavior
 
 with workflow.unsafe.imports_passed_through():
     from activities.messages import ReminderReport, ReminderSweepInput
@@ -20,7 +20,8 @@ with workflow.unsafe.imports_passed_through():
     from journey.domain import names
 
 
-@workflow.defn(name=names.Workflow.TASK_REMINDER_SWEEP)
+# Minutes long: finishes on the build it started on (workflows.deployment).
+@workflow.defn(name=names.Workflow.TASK_REMINDER_SWEEP, versioning_behavior=VersioningBehavior.PINNED)
 class TaskReminderSweep:
     @workflow.run
     async def run(self, request: ReminderSweepInput) -> ReminderReport:

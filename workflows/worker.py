@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -14,12 +15,13 @@ from activities.delivery import DeliveryActivities
 from activities.health import HealthActivities
 from activities.reminders import ReminderActivities
 from activities.store import StoreActivities
-from journey.config import DeliverySettings
+from journey.config import DeliverySettings, WorkerVersion, worker_version
 from journey.delivery.outbox import OutboxSender
 from journey.domain.names import TASK_QUEUE
 from journey.store import Store
 from workflows.account_journey import AccountJourney
 from workflows.delivery_sweep import DeliverySweep
+from workflows.deployment import CurrentVersion, VersionState, deployment_config
 from workflows.health_sweep import HealthSweep
 from workflows.red_account import RedAccountRemediation
 from workflows.reminders import TaskReminderSweep
@@ -58,11 +60,20 @@ def build_worker(
     health_config: str | Path | None = None,
     reports_dir: Path | None = None,
     graceful_shutdown_timeout: timedelta = timedelta(0),
+    version: WorkerVersion | None = None,
+    take_over: bool = False,
+    on_version: Callable[[VersionState], None] | None = None,
 ) -> Worker:
     """A worker for journeys on `task_queue`; `dry_run` records automated touches without
     sending; with `reports_dir`, value reviews get the account's report written there.
     On shutdown, running activities get `graceful_shutdown_timeout` to finish before they
-    are cancelled."""
+    are cancelled.
+
+    It polls as `version` of its Worker Deployment (default: JOURNEY_DEPLOYMENT and
+    JOURNEY_BUILD_ID, else `journey` and the package's version). Once running, it makes that
+    version current if the deployment never had one (always, with `take_over`) and passes
+    where the version stands to `on_version` (default: the log); see workflows.deployment."""
+    version = version or worker_version()
     store_activities = StoreActivities(store, playbook_dir, reports_dir)
     sender = OutboxSender(store, settings or DeliverySettings.from_env(), dry_run=dry_run)
     deliveries = DeliveryActivities(sender)
@@ -90,4 +101,6 @@ def build_worker(
         # A journey cached on a worker that died moves to another within seconds.
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=5),
         graceful_shutdown_timeout=graceful_shutdown_timeout,
+        deployment_config=deployment_config(version),
+        plugins=[CurrentVersion(client, version, take_over=take_over, report=on_version)],
     )

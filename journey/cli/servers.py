@@ -18,7 +18,8 @@ from journey.cli.common import Failure, open_store, run
 from journey.domain.names import TASK_QUEUE
 
 if TYPE_CHECKING:
-    from journey.config import DeliverySettings
+    from journey.config import DeliverySettings, WorkerVersion
+    from workflows.deployment import VersionState
 
 # The worker assembly's default, spelled out so `journey --help` does not import it
 # (a test keeps them equal).
@@ -78,9 +79,15 @@ def server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> None:
 
 
 async def _run_worker(
-    stop: asyncio.Event, *, task_queue: str, max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS
+    stop: asyncio.Event,
+    *,
+    task_queue: str,
+    version: WorkerVersion,
+    take_over: bool = False,
+    max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
 ) -> bool:
-    """Run a worker until `stop` is set; False if it had to leave activities running."""
+    """Run a worker as `version` until `stop` is set; False if it had to leave activities
+    running. `take_over`: make its version current whatever the current one is."""
     from datetime import timedelta
 
     from journey.config import DeliverySettings, reports_dir
@@ -100,12 +107,18 @@ async def _run_worker(
         reports_dir=reports_dir(),
         max_cached_workflows=max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE_S),
+        version=version,
+        take_over=take_over,
+        on_version=_note_version,
     )
     # The nightly health sweep and the daily task reminders run wherever a worker does.
     created = await ensure_schedules(client, task_queue=task_queue)
     if created:
         click.echo(f"created schedules: {', '.join(created)}")
-    click.echo(f"worker polling task queue {task_queue!r}; database {store.engine.url.render_as_string(hide_password=True)}")
+    click.echo(
+        f"worker polling task queue {task_queue!r} as version {version}; "
+        f"database {store.engine.url.render_as_string(hide_password=True)}"
+    )
     finished = await _serve(worker, stop)
     if finished:
         store.close()  # else activities may still use it in their threads
@@ -126,6 +139,12 @@ def _note_delivery_channels(settings: DeliverySettings) -> None:
     click.echo(f"automated touches go to: {', '.join(channels)}")
     if missing:
         click.echo(f"warning: not configured: {', '.join(missing)}; those touches will be marked failed", err=True)
+
+
+def _note_version(state: VersionState) -> None:
+    """Say once the worker runs whether its version gets new work (see workflows.deployment)."""
+    current = state.is_current or not state.supported
+    click.echo(state.describe() if current else f"warning: {state.describe()}", err=not current)
 
 
 def _outbox_dir_if_unconfigured() -> Path | None:
@@ -181,13 +200,33 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     show_default=True,
     help="Journeys kept in memory between wake-ups (about 100 KiB each); others are replayed when they wake.",
 )
-def worker(task_queue: str, max_cached_workflows: int) -> None:
-    """Run a worker: executes journeys and writes the store. Run several to scale out."""
+@click.option(
+    "--deployment",
+    default=None,
+    metavar="NAME",
+    help="Temporal Worker Deployment this worker belongs to (default: JOURNEY_DEPLOYMENT, else journey).",
+)
+@click.option(
+    "--build-id",
+    default=None,
+    metavar="ID",
+    help="This build's id within the deployment, e.g. a release tag or commit (default: JOURNEY_BUILD_ID, else the package version).",
+)
+def worker(task_queue: str, max_cached_workflows: int, deployment: str | None, build_id: str | None) -> None:
+    """Run a worker: executes journeys and writes the store. Run several to scale out.
+
+    The worker runs as version NAME.ID of a Temporal Worker Deployment. New journeys and
+    sweeps go to the deployment's current version; a deployment that never had one gets
+    this worker's. Roll out a new build by starting its workers and making it current
+    with `temporal worker deployment set-current-version` (docs/operations.md)."""
+    from journey.config import worker_version
+
+    version = worker_version(deployment, build_id)
 
     async def body() -> bool:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        return await _run_worker(stop, task_queue=task_queue, max_cached_workflows=max_cached_workflows)
+        return await _run_worker(stop, task_queue=task_queue, version=version, max_cached_workflows=max_cached_workflows)
 
     try:
         finished = run(body())
@@ -201,8 +240,12 @@ def worker(task_queue: str, max_cached_workflows: int) -> None:
 @server_options
 @click.option("--sample", is_flag=True, help="Enroll the sample portfolio (one account per segment and more).")
 def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -> None:
-    """Run the dev server and a worker together; Ctrl-C stops both."""
+    """Run the dev server and a worker together; Ctrl-C stops both. The worker's version
+    (JOURNEY_DEPLOYMENT, JOURNEY_BUILD_ID) becomes the current one."""
+    from journey.config import worker_version
     from journey.temporal.devserver import stop_server
+
+    version = worker_version()
 
     os.environ["TEMPORAL_ADDRESS"] = f"{ip}:{port}"
     outbox_dir = _outbox_dir_if_unconfigured()
@@ -217,7 +260,8 @@ def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -
     async def body() -> bool:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        worker_task = asyncio.create_task(_run_worker(stop, task_queue=TASK_QUEUE))
+        # The embedded server's only worker: a newer build takes over from the one before.
+        worker_task = asyncio.create_task(_run_worker(stop, task_queue=TASK_QUEUE, version=version, take_over=True))
         if sample:
             await _enroll_sample()
         click.echo("Press Ctrl-C to stop the worker and the server.")

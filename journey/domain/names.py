@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Final, Literal
 
 TASK_QUEUE: Final = "journey"
+# The Worker Deployment every worker belongs to unless told otherwise (`journey worker
+# --deployment`, JOURNEY_DEPLOYMENT); its versions are the workers' build ids.
+DEPLOYMENT: Final = "journey"
 # simulate runs its journeys on a task queue of their own, on the time-skipping server.
 SIMULATION_TASK_QUEUE: Final = "journey-simulation"
 

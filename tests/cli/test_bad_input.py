@@ -361,3 +361,29 @@ def test_done_empty_touchpoint(invoke: Callable[..., Result], nothing_written: C
 def test_list_unknown_segment(invoke: Callable[..., Result], nothing_written: Callable[[], None]) -> None:
     assert_bad_input(invoke("list", "--segment", "galactic"), "--segment")
     nothing_written()
+
+
+# ----- journey worker / up: the Worker Deployment version -----
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        pytest.param(("--deployment", "journey.eu"), "--deployment", id="dot-in-deployment"),
+        pytest.param(("--deployment", ""), "--deployment", id="empty-deployment"),
+        pytest.param(("--build-id", "__unversioned__"), "--build-id", id="reserved-build-id"),
+        pytest.param(("--build-id", "1.0 beta"), "--build-id", id="space-in-build-id"),
+    ],
+)
+def test_worker_bad_version(invoke: Callable[..., Result], nothing_written: Callable[[], None], args: tuple[str, ...], named: str) -> None:
+    assert_bad_input(invoke("worker", *args), f"{named}: ")
+    nothing_written()
+
+
+@pytest.mark.parametrize("command", ["worker", "up"])
+def test_bad_version_setting(
+    invoke: Callable[..., Result], nothing_written: Callable[[], None], monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.setenv("JOURNEY_DEPLOYMENT", "a:b")
+    assert_bad_input(invoke(command), "JOURNEY_DEPLOYMENT: 'a:b' contains ':'")
+    nothing_written()

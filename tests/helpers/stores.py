@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -18,6 +19,15 @@ POSTGRES_URL = os.environ.get("JOURNEY_TEST_POSTGRES_URL", "postgresql+psycopg2:
 
 def postgres_store() -> Iterator[Store]:
     """A migrated store in a fresh schema of the test PostgreSQL database, dropped afterwards."""
+    with postgres_schema() as (_, store):
+        yield store
+
+
+@contextmanager
+def postgres_schema() -> Iterator[tuple[str, Store]]:
+    """A fresh, migrated schema of the test PostgreSQL database, dropped afterwards: its
+    URL (for worker processes' JOURNEY_DATABASE_URL) and a store on it. Skips, naming the
+    server, when PostgreSQL is not running."""
     admin = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
     try:
         with admin.connect():
@@ -30,10 +40,13 @@ def postgres_store() -> Iterator[Store]:
     with admin.begin() as conn:
         conn.execute(sa.schema.CreateSchema(schema))
     # Only this schema on the search path: tables and Alembic's version table land in it.
-    pg_store = Store(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    # In the URL (psycopg2 takes `options` from it), so another process can open it too.
+    url = sa.make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+    schema_url = url.render_as_string(hide_password=False)
+    pg_store = Store(schema_url)
     try:
         pg_store.migrate()
-        yield pg_store
+        yield schema_url, pg_store
     finally:
         pg_store.close()
         with admin.begin() as conn:
