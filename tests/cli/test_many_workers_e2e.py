@@ -39,6 +39,7 @@ from journey.temporal.devserver import free_port, packaged_binary, start_server,
 from journey.temporal.journeys import enroll_many
 from tests.cli.conftest import _subprocess_env
 from tests.helpers.local_servers import SlackRecorder, SmtpRecorder
+from tests.helpers.playbooks import always_open_playbooks
 from tests.helpers.stores import postgres_schema
 from tests.helpers.workers import READY, WorkerProcess
 
@@ -138,6 +139,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
             "JOURNEY_SLACK_WEBHOOK_URL": slack.url,
             "JOURNEY_SMTP_HOST": "127.0.0.1",
             "JOURNEY_SMTP_PORT": str(smtp.port),
+            # Touches due now go at once, whatever the hour and weekday the test runs.
+            "JOURNEY_PLAYBOOKS_DIR": str(always_open_playbooks(tmp_path / "playbooks")),
         }
         workers = [WorkerProcess(env, tmp_path / f"worker-{n}.log") for n in range(3)]
         try:
