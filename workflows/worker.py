@@ -18,6 +18,7 @@ from journey.config import DeliverySettings
 from journey.delivery.outbox import OutboxSender
 from journey.domain.names import TASK_QUEUE
 from journey.store import Store
+from journey.telemetry.metrics import EngineMetrics
 from workflows.account_journey import AccountJourney
 from workflows.health_sweep import HealthSweep
 from workflows.red_account import RedAccountRemediation
@@ -30,7 +31,12 @@ WORKFLOWS = [AccountJourney, RedAccountRemediation, TaskReminderSweep, HealthSwe
 # passed through, they are shared. The price: the sandbox no longer proxies what these
 # modules import, so their determinism rests on the code rules (workflow.now(), no I/O,
 # pure domain) and the replay tests over recorded histories.
-PASSTHROUGH = ("journey", "workflows", "activities", "transitions", "pydantic", "pydantic_core", "holidays", "dateutil")
+# OpenTelemetry is passed through for the tracing interceptor's workflow side (imported
+# only when tracing is on).
+PASSTHROUGH = (
+    "journey", "workflows", "activities", "transitions", "pydantic", "pydantic_core", "holidays", "dateutil",
+    "opentelemetry",
+)
 
 # Journeys a worker keeps in memory between their wake-ups. A journey wakes about once a
 # fortnight, so one evicted from the cache costs one replay of its (short) history when it
@@ -57,14 +63,17 @@ def build_worker(
     health_config: str | Path | None = None,
     reports_dir: Path | None = None,
     graceful_shutdown_timeout: timedelta = timedelta(0),
+    metrics: EngineMetrics | None = None,
 ) -> Worker:
     """A worker for journeys on `task_queue`; `dry_run` records automated touches without
     sending; with `reports_dir`, value reviews get the account's report written there.
     On shutdown, running activities get `graceful_shutdown_timeout` to finish before they
-    are cancelled."""
-    store_activities = StoreActivities(store, playbook_dir, reports_dir)
-    sender = OutboxSender(store, settings or DeliverySettings.from_env(), dry_run=dry_run)
-    reminders = ReminderActivities(store, sender, playbook_dir)
+    are cancelled. `metrics`: where its activities count what they do (none by default)."""
+    metrics = metrics or EngineMetrics()
+    store_activities = StoreActivities(store, playbook_dir, reports_dir, metrics)
+    on_outcome = metrics.delivered if metrics.enabled else None
+    sender = OutboxSender(store, settings or DeliverySettings.from_env(), dry_run=dry_run, on_outcome=on_outcome)
+    reminders = ReminderActivities(store, sender, playbook_dir, metrics)
     # The sweep tells journeys their health through this worker's own client.
     health = HealthActivities(store, client, health_config)
     return Worker(

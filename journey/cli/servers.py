@@ -19,6 +19,8 @@ from journey.domain.names import TASK_QUEUE
 
 if TYPE_CHECKING:
     from journey.config import DeliverySettings
+    from journey.telemetry.metrics import EngineMetrics
+    from journey.temporal.runtime import MetricsEndpoint
 
 # The worker assembly's default, spelled out so `journey --help` does not import it
 # (a test keeps them equal).
@@ -42,6 +44,52 @@ def server_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Where the server keeps its state (default: $JOURNEY_HOME/temporal).",
     )(func)
     return func
+
+
+def metrics_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--metrics-ip",
+        default=None,
+        help="Address to serve /metrics on [default: JOURNEY_METRICS_IP, else 127.0.0.1]; 0.0.0.0 to let "
+        "another host scrape it.",
+    )(func)
+    func = click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65_535),
+        default=None,
+        help="Serve Prometheus metrics (the SDK's temporal_* and the engine's journey_*) at "
+        "http://IP:PORT/metrics [default: JOURNEY_METRICS_PORT, else none].",
+    )(func)
+    return func
+
+
+def metrics_endpoint(port: int | None, ip: str | None) -> MetricsEndpoint | None:
+    """Where to serve metrics: the options win over JOURNEY_METRICS_PORT / JOURNEY_METRICS_IP;
+    None when no port is set either way."""
+    from journey.config import METRICS_PORT_SETTING, ip_address, metrics_ip_from_env, metrics_port_from_env
+    from journey.temporal.runtime import MetricsEndpoint
+
+    setting = "--metrics-port"
+    if port is None:
+        port, setting = metrics_port_from_env(), METRICS_PORT_SETTING
+    address = ip_address(ip, "--metrics-ip") if ip is not None else metrics_ip_from_env()
+    return None if port is None else MetricsEndpoint(address, port, setting)
+
+
+def start_telemetry(endpoint: MetricsEndpoint | None) -> EngineMetrics | None:
+    """Before anything else starts: the process's SDK runtime, serving `endpoint` if given
+    (a taken port is a bad setting, exit 2), and tracing if an OTLP endpoint is set (a bad
+    setting too when its packages are missing). The engine's metrics, or None."""
+    from journey.telemetry import tracing
+    from journey.telemetry.metrics import EngineMetrics
+    from journey.temporal.runtime import process_runtime
+
+    tracing.interceptors(tracing.WORKER_SERVICE)
+    runtime = process_runtime(endpoint)
+    if endpoint is None:
+        return None
+    click.echo(f"metrics at {endpoint.url}")
+    return EngineMetrics(runtime.metric_meter)
 
 
 def _state_dir(state_dir: Path | None) -> Path:
@@ -78,12 +126,20 @@ def server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> None:
 
 
 async def _run_worker(
-    stop: asyncio.Event, *, task_queue: str, max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS
+    stop: asyncio.Event,
+    *,
+    task_queue: str,
+    max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
+    metrics: EngineMetrics | None = None,
 ) -> bool:
-    """Run a worker until `stop` is set; False if it had to leave activities running."""
+    """Run a worker until `stop` is set; False if it had to leave activities running.
+    With `metrics` (see `start_telemetry`) its activities count what they do and the
+    portfolio gauges are kept current from the store."""
     from datetime import timedelta
 
     from journey.config import DeliverySettings, reports_dir
+    from journey.telemetry.metrics import refresh_portfolio
+    from journey.telemetry.tracing import WORKER_SERVICE
     from journey.temporal.client import connect
     from journey.temporal.schedules import ensure_schedules
     from workflows.worker import build_worker
@@ -92,7 +148,7 @@ async def _run_worker(
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _note_delivery_channels(DeliverySettings.from_env())
     store = open_store()
-    client = await connect()
+    client = await connect(WORKER_SERVICE)
     worker = build_worker(
         client,
         store,
@@ -100,13 +156,19 @@ async def _run_worker(
         reports_dir=reports_dir(),
         max_cached_workflows=max_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=SHUTDOWN_GRACE_S),
+        metrics=metrics,
     )
     # The nightly health sweep and the daily task reminders run wherever a worker does.
     created = await ensure_schedules(client, task_queue=task_queue)
     if created:
         click.echo(f"created schedules: {', '.join(created)}")
+    gauges = asyncio.create_task(refresh_portfolio(store, metrics)) if metrics is not None else None
     click.echo(f"worker polling task queue {task_queue!r}; database {store.engine.url.render_as_string(hide_password=True)}")
-    finished = await _serve(worker, stop)
+    try:
+        finished = await _serve(worker, stop)
+    finally:
+        if gauges is not None:
+            gauges.cancel()
     if finished:
         store.close()  # else activities may still use it in their threads
     return finished
@@ -160,7 +222,10 @@ def _leave_if_abandoned(finished: bool) -> None:
     """Leave without joining the activity threads still running after the shutdown limit:
     the interpreter would otherwise wait for them at exit, however long they take."""
     if not finished:
+        from journey.telemetry import tracing
+
         click.echo("worker stopped; activities still running were left to be retried elsewhere", err=True)
+        tracing.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
@@ -181,13 +246,17 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     show_default=True,
     help="Journeys kept in memory between wake-ups (about 100 KiB each); others are replayed when they wake.",
 )
-def worker(task_queue: str, max_cached_workflows: int) -> None:
+@metrics_options
+def worker(task_queue: str, max_cached_workflows: int, metrics_port: int | None, metrics_ip: str | None) -> None:
     """Run a worker: executes journeys and writes the store. Run several to scale out."""
+    metrics = start_telemetry(metrics_endpoint(metrics_port, metrics_ip))
 
     async def body() -> bool:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        return await _run_worker(stop, task_queue=task_queue, max_cached_workflows=max_cached_workflows)
+        return await _run_worker(
+            stop, task_queue=task_queue, max_cached_workflows=max_cached_workflows, metrics=metrics
+        )
 
     try:
         finished = run(body())
@@ -200,10 +269,20 @@ def worker(task_queue: str, max_cached_workflows: int) -> None:
 @click.command()
 @server_options
 @click.option("--sample", is_flag=True, help="Enroll the sample portfolio (one account per segment and more).")
-def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -> None:
+@metrics_options
+def up(
+    state_dir: Path | None,
+    ip: str,
+    port: int,
+    ui_port: int,
+    sample: bool,
+    metrics_port: int | None,
+    metrics_ip: str | None,
+) -> None:
     """Run the dev server and a worker together; Ctrl-C stops both."""
     from journey.temporal.devserver import stop_server
 
+    metrics = start_telemetry(metrics_endpoint(metrics_port, metrics_ip))
     os.environ["TEMPORAL_ADDRESS"] = f"{ip}:{port}"
     outbox_dir = _outbox_dir_if_unconfigured()
     if outbox_dir is not None:
@@ -217,7 +296,7 @@ def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -
     async def body() -> bool:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        worker_task = asyncio.create_task(_run_worker(stop, task_queue=TASK_QUEUE))
+        worker_task = asyncio.create_task(_run_worker(stop, task_queue=TASK_QUEUE, metrics=metrics))
         if sample:
             await _enroll_sample()
         click.echo("Press Ctrl-C to stop the worker and the server.")

@@ -8,7 +8,8 @@ same batch twice leaves the database as after once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -30,6 +31,17 @@ from journey.store.timeline import TimelineStore, timeline_values
 from journey.store.usage import UsageStore
 
 
+@dataclass(frozen=True)
+class Written:
+    """What one `apply_effects` (or `apply_many`) wrote that was not there before: the
+    keys of the new timeline rows, and the new outbox rows' keys with the status each was
+    written with. Applying the same batch again writes nothing new, so what is counted
+    from this (the engine's metrics) is counted once however often a step is retried."""
+
+    timeline: frozenset[str] = frozenset()
+    outbox: Mapping[str, str] = field(default_factory=dict)
+
+
 class Store(
     AccountsStore,
     TimelineStore,
@@ -45,41 +57,53 @@ class Store(
 ):
     """The journey's database. Thread-safe: each call checks a connection out of the pool."""
 
-    def apply_effects(self, effects: Effects) -> None:
+    def apply_effects(self, effects: Effects) -> Written:
         """Write everything one journey step produced, in one transaction, idempotently.
 
         Inserts are keyed and skip rows already present, so a retried activity writes
         nothing twice; updates set values (never increment) and touch `updated_at` only
         when something changed, so applying the same Effects again changes nothing.
+        Returns what was new (`Written`).
         """
-        self.apply_many([effects])
+        return self.apply_many([effects])
 
-    def apply_many(self, batches: Iterable[Effects]) -> None:
+    def apply_many(self, batches: Iterable[Effects]) -> Written:
         """`apply_effects` for several batches (e.g. one per account), in ONE transaction."""
         batches = [effects for effects in batches if not effects.empty()]
         if not batches:
-            return
+            return Written()
         stamp = now()
+        new_timeline: set[str] = set()
+        new_outbox: dict[str, str] = {}
         with self.transaction() as conn:
             for effects in batches:
-                self._write_effects(conn, effects, stamp)
+                written = self._write_effects(conn, effects, stamp)
+                new_timeline.update(written.timeline)
+                new_outbox.update(written.outbox)
+        return Written(frozenset(new_timeline), new_outbox)
 
-    def _write_effects(self, conn: Connection, effects: Effects, stamp: datetime) -> None:
+    def _write_effects(self, conn: Connection, effects: Effects, stamp: datetime) -> Written:
         if effects.enroll is not None:
             # The journey's first step records the account itself.
             self.write_accounts(conn, [effects.enroll])
-        self._insert_new(conn, timeline, [timeline_values(e, stamp) for e in effects.timeline])
+        new_timeline = self._insert_new(conn, timeline, [timeline_values(e, stamp) for e in effects.timeline])
         # Open before changing: a batch may open a task and change it at once.
         self._insert_new(conn, tasks, [task_values(t, stamp) for t in effects.open_tasks])
         for change in effects.task_changes:
             change_task(conn, change)
-        self._insert_new(conn, outbox, [delivery_values(d, stamp) for d in effects.deliveries])
+        queued = [delivery_values(d, stamp) for d in effects.deliveries]
+        new_outbox = set(self._insert_new(conn, outbox, queued))
         for red in effects.red_rows:
             self.write_red_row(conn, red)
         if effects.snapshot is not None:
             write_snapshot(conn, effects.snapshot, stamp)
+        statuses = {row["key"]: row["status"] for row in queued if row["key"] in new_outbox}
+        return Written(frozenset(new_timeline), statuses)
 
-    def _insert_new(self, conn: Connection, table: sa.Table, values: list[Row]) -> None:
-        """Insert the rows whose key is not there yet (one batched statement)."""
-        if values:
-            conn.execute(self.insert(table).on_conflict_do_nothing(index_elements=["key"]), values)
+    def _insert_new(self, conn: Connection, table: sa.Table, values: list[Row]) -> list[str]:
+        """Insert the rows whose key is not there yet (one batched statement); returns the
+        keys inserted (RETURNING leaves out the rows the conflict skipped)."""
+        if not values:
+            return []
+        insert = self.insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+        return list(conn.execute(insert, values).scalars())
