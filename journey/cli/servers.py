@@ -66,14 +66,26 @@ def metrics_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def metrics_endpoint(port: int | None, ip: str | None) -> MetricsEndpoint | None:
     """Where to serve metrics: the options win over JOURNEY_METRICS_PORT / JOURNEY_METRICS_IP;
     None when no port is set either way."""
-    from journey.config import METRICS_PORT_SETTING, ip_address, metrics_ip_from_env, metrics_port_from_env
+    from journey.config import (
+        METRICS_IP_SETTING,
+        METRICS_PORT_SETTING,
+        ip_address,
+        metrics_ip_from_env,
+        metrics_port_from_env,
+    )
+    from journey.config import setting as setting_is_set
     from journey.temporal.runtime import MetricsEndpoint
 
     setting = "--metrics-port"
     if port is None:
         port, setting = metrics_port_from_env(), METRICS_PORT_SETTING
-    address = ip_address(ip, "--metrics-ip") if ip is not None else metrics_ip_from_env()
-    return None if port is None else MetricsEndpoint(address, port, setting)
+    ip_setting: str | None = "--metrics-ip"
+    if ip is not None:
+        address = ip_address(ip, "--metrics-ip")
+    else:
+        address = metrics_ip_from_env()
+        ip_setting = METRICS_IP_SETTING if setting_is_set(METRICS_IP_SETTING) else None
+    return None if port is None else MetricsEndpoint(address, port, setting, ip_setting)
 
 
 def start_telemetry(endpoint: MetricsEndpoint | None) -> EngineMetrics | None:

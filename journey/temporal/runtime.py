@@ -24,12 +24,14 @@ _runtime: Runtime | None = None
 
 @dataclass(frozen=True)
 class MetricsEndpoint:
-    """Where `/metrics` is served; `setting` names the option or variable it came from,
-    for the message when it cannot be served there."""
+    """Where `/metrics` is served; `setting` and `ip_setting` name the options or
+    variables the port and the address came from (None: the default address), for the
+    message when it cannot be served there."""
 
     ip: str
     port: int
     setting: str
+    ip_setting: str | None = None
 
     @property
     def bind_address(self) -> str:
@@ -58,7 +60,7 @@ def process_runtime(metrics: MetricsEndpoint | None = None) -> Runtime:
         runtime = Runtime(telemetry=telemetry_config(metrics))
     except ValueError as err:  # the exporter binds at once: a taken port fails here
         assert metrics is not None
-        raise MetricsUnavailable(f"{metrics.setting}: cannot serve metrics on {metrics.bind_address}: {_reason(err)}") from None
+        raise MetricsUnavailable(_unavailable(metrics, err)) from None
     Runtime.set_default(runtime, error_if_already_set=False)
     _runtime = runtime
     return runtime
@@ -84,8 +86,10 @@ def telemetry_config(metrics: MetricsEndpoint | None = None) -> TelemetryConfig:
     return TelemetryConfig(logging=logging, metrics=prometheus, attach_service_name=False)
 
 
-def _reason(err: ValueError) -> str:
-    text = str(err).removeprefix("Failed starting Prometheus exporter: ")
-    if "in use" in text:
-        return f"the port is already in use ({text})"
-    return text
+def _unavailable(metrics: MetricsEndpoint, err: ValueError) -> str:
+    """The message naming the setting to change: the port's when it is taken, else both."""
+    reason = str(err).removeprefix("Failed starting Prometheus exporter: ")
+    if "in use" in reason.lower():
+        return f"{metrics.setting}: cannot serve metrics on {metrics.bind_address}: the port is already in use"
+    settings = metrics.setting if metrics.ip_setting is None else f"{metrics.setting} / {metrics.ip_setting}"
+    return f"{settings}: cannot serve metrics on {metrics.bind_address}: {reason}"
