@@ -39,7 +39,7 @@ class StoreActivities:
 
     @activity.defn(name=names.Activity.APPLY_EFFECTS)
     def apply_effects(self, effects: Effects) -> None:
-        written = self.store.apply_effects(effects)
+        written = self.store.apply_effects(effects, track_new=self.metrics.enabled)
         # Counted from what was new in the store: a step retried or re-run counts nothing twice.
         self.metrics.written(effects, written, lambda: self.store.engagement_model(effects.account))
 

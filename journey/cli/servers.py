@@ -66,25 +66,19 @@ def metrics_options(func: Callable[..., Any]) -> Callable[..., Any]:
 def metrics_endpoint(port: int | None, ip: str | None) -> MetricsEndpoint | None:
     """Where to serve metrics: the options win over JOURNEY_METRICS_PORT / JOURNEY_METRICS_IP;
     None when no port is set either way."""
-    from journey.config import (
-        METRICS_IP_SETTING,
-        METRICS_PORT_SETTING,
-        ip_address,
-        metrics_ip_from_env,
-        metrics_port_from_env,
-    )
-    from journey.config import setting as setting_is_set
+    from journey import config
     from journey.temporal.runtime import MetricsEndpoint
 
     setting = "--metrics-port"
     if port is None:
-        port, setting = metrics_port_from_env(), METRICS_PORT_SETTING
-    ip_setting: str | None = "--metrics-ip"
+        port, setting = config.metrics_port_from_env(), config.METRICS_PORT_SETTING
+    ip_setting: str | None
     if ip is not None:
-        address = ip_address(ip, "--metrics-ip")
+        address, ip_setting = config.ip_address(ip, "--metrics-ip"), "--metrics-ip"
+    elif config.setting(config.METRICS_IP_SETTING) is not None:
+        address, ip_setting = config.metrics_ip_from_env(), config.METRICS_IP_SETTING
     else:
-        address = metrics_ip_from_env()
-        ip_setting = METRICS_IP_SETTING if setting_is_set(METRICS_IP_SETTING) else None
+        address, ip_setting = config.DEFAULT_METRICS_IP, None
     return None if port is None else MetricsEndpoint(address, port, setting, ip_setting)
 
 

@@ -57,17 +57,18 @@ class Store(
 ):
     """The journey's database. Thread-safe: each call checks a connection out of the pool."""
 
-    def apply_effects(self, effects: Effects) -> Written:
+    def apply_effects(self, effects: Effects, *, track_new: bool = False) -> Written:
         """Write everything one journey step produced, in one transaction, idempotently.
 
         Inserts are keyed and skip rows already present, so a retried activity writes
         nothing twice; updates set values (never increment) and touch `updated_at` only
         when something changed, so applying the same Effects again changes nothing.
-        Returns what was new (`Written`).
+        With `track_new`, returns the timeline and outbox rows that were new (`Written`;
+        it costs the inserts a RETURNING clause); without, an empty `Written`.
         """
-        return self.apply_many([effects])
+        return self.apply_many([effects], track_new=track_new)
 
-    def apply_many(self, batches: Iterable[Effects]) -> Written:
+    def apply_many(self, batches: Iterable[Effects], *, track_new: bool = False) -> Written:
         """`apply_effects` for several batches (e.g. one per account), in ONE transaction."""
         batches = [effects for effects in batches if not effects.empty()]
         if not batches:
@@ -77,22 +78,22 @@ class Store(
         new_outbox: dict[str, str] = {}
         with self.transaction() as conn:
             for effects in batches:
-                written = self._write_effects(conn, effects, stamp)
+                written = self._write_effects(conn, effects, stamp, track_new)
                 new_timeline.update(written.timeline)
                 new_outbox.update(written.outbox)
         return Written(frozenset(new_timeline), new_outbox)
 
-    def _write_effects(self, conn: Connection, effects: Effects, stamp: datetime) -> Written:
+    def _write_effects(self, conn: Connection, effects: Effects, stamp: datetime, track_new: bool) -> Written:
         if effects.enroll is not None:
             # The journey's first step records the account itself.
             self.write_accounts(conn, [effects.enroll])
-        new_timeline = self._insert_new(conn, timeline, [timeline_values(e, stamp) for e in effects.timeline])
+        new_timeline = self._insert_new(conn, timeline, [timeline_values(e, stamp) for e in effects.timeline], track_new)
         # Open before changing: a batch may open a task and change it at once.
         self._insert_new(conn, tasks, [task_values(t, stamp) for t in effects.open_tasks])
         for change in effects.task_changes:
             change_task(conn, change)
         queued = [delivery_values(d, stamp) for d in effects.deliveries]
-        new_outbox = set(self._insert_new(conn, outbox, queued))
+        new_outbox = set(self._insert_new(conn, outbox, queued, track_new))
         for red in effects.red_rows:
             self.write_red_row(conn, red)
         if effects.snapshot is not None:
@@ -100,10 +101,13 @@ class Store(
         statuses = {row["key"]: row["status"] for row in queued if row["key"] in new_outbox}
         return Written(frozenset(new_timeline), statuses)
 
-    def _insert_new(self, conn: Connection, table: sa.Table, values: list[Row]) -> list[str]:
-        """Insert the rows whose key is not there yet (one batched statement); returns the
-        keys inserted (RETURNING leaves out the rows the conflict skipped)."""
+    def _insert_new(self, conn: Connection, table: sa.Table, values: list[Row], track: bool = False) -> list[str]:
+        """Insert the rows whose key is not there yet (one batched statement); with `track`,
+        returns the keys inserted (RETURNING leaves out the rows the conflict skipped)."""
         if not values:
             return []
-        insert = self.insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
-        return list(conn.execute(insert, values).scalars())
+        insert = self.insert(table).on_conflict_do_nothing(index_elements=["key"])
+        if not track:
+            conn.execute(insert, values)
+            return []
+        return list(conn.execute(insert.returning(table.c.key), values).scalars())

@@ -226,7 +226,8 @@ def fired_step() -> Effects:
 def test_the_store_says_what_a_step_wrote_new_on_each_database(any_store: Store) -> None:
     any_store.upsert_accounts([make_account("acme", segment="commercial", tier=3)])
     effects = fired_step()
-    first, again = any_store.apply_effects(effects), any_store.apply_effects(effects)
+    first, again = any_store.apply_effects(effects, track_new=True), any_store.apply_effects(effects, track_new=True)
+    assert any_store.apply_effects(fired_step()).timeline == frozenset()  # not asked: not tracked
     assert first.timeline == {entry.key for entry in effects.timeline}
     assert first.outbox == {
         "acme/nurture-email/2026-03-02": "pending", "acme/red-1/red-alert": "pending", "acme/enablement/2026-03-02": "skipped",
