@@ -58,6 +58,12 @@ class DeliveryBatch(BaseModel):
     )
 
 
+class DeliverySweepInput(BaseModel):
+    """Input of `DeliverySweep` and its `send_due_deliveries` activity."""
+
+    at: datetime | None = Field(default=None, description="send the rows whose send_after is not later; default: now")
+
+
 class ReminderSweepInput(BaseModel):
     """Input of `TaskReminderSweep` and its `remind_tasks` activity."""
 

@@ -1,5 +1,4 @@
-"""The reminder sweep's activity: remind and escalate overdue tasks, then send the emails
-(and the broadcasts whose send window has opened since they were queued)."""
+"""The reminder sweep's activity: remind and escalate overdue tasks, then send the emails."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ from activities.retries import last_attempt
 from journey.config import playbooks_dir
 from journey.delivery.outbox import OutboxSender
 from journey.domain import names
-from journey.domain.broadcast import PREFIX as BROADCAST_PREFIX
 from journey.domain.enums import EngagementModel
 from journey.domain.playbook import TaskPolicy
 from journey.domain.playbook_files import load_playbooks
@@ -62,11 +60,7 @@ class ReminderActivities:
         self.metrics.reminded(report.reminded, report.escalated)
         # With the claimed ones: a row an earlier attempt died sending is sent now (never
         # handed over) or marked in doubt (handed over, no answer recorded).
-        # Broadcasts that waited for their send window go once it has opened (the sender
-        # leaves the rest waiting).
-        queued = self.store.pending_deliveries(
-            key_suffixes=(REMINDER_SUFFIX, ESCALATION_SUFFIX), key_prefixes=(f"{BROADCAST_PREFIX}:",), include_claimed=True
-        )
+        queued = self.store.pending_deliveries(key_suffixes=(REMINDER_SUFFIX, ESCALATION_SUFFIX), include_claimed=True)
         # On the sweep's last attempt what still fails is marked failed, not the sweep.
         limit = last_attempt(self.sender.settings.delivery_attempts)
         sent = self.sender.deliver([row.key for row in queued], heartbeat=activity.heartbeat, last_attempt=limit)

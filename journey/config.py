@@ -37,6 +37,17 @@ def setting(name: str) -> str | None:
     return value or None
 
 
+def user_name() -> str:
+    """Who runs the command, for the records that say who did something (a review):
+    JOURNEY_USER, else the login name."""
+    import getpass
+
+    try:
+        return setting("JOURNEY_USER") or getpass.getuser()
+    except (KeyError, OSError):  # no login name in this environment
+        return "unknown"
+
+
 def journey_home() -> Path:
     """JOURNEY_HOME holds the SQLite database, the dev server's state and reports."""
     return Path(setting("JOURNEY_HOME") or Path.home() / ".journey").expanduser()

@@ -28,22 +28,24 @@ with workflow.unsafe.imports_passed_through():
         EndRemediation,
         Engine,
         ForwardTaskDone,
+        ForwardTasksMoved,
         JourneyState,
         LoadPlaybook,
         StartRemediation,
     )
     from journey.domain.engine.checkpoint import Checkpoint
     from journey.domain.engine.contacts import parse_contacts_change
-    from journey.domain.engine.tasks import parse_tasks_moved
+    from journey.domain.engine.review import parse_deliveries_reviewed
     from journey.domain.enums import EngagementModel
     from journey.domain.errors import InvalidEvent, PayloadError
     from journey.domain.events import TouchpointDone, parse_event, parse_metrics
     from journey.domain.models import JourneyStatus
     from journey.domain.playbook import Playbook, intern_playbook
+    from journey.domain.task_moves import parse_tasks_moved
     from journey.domain.team import DEFAULT_TEAM
     from workflows import public_holidays  # noqa: F401  (installs the holiday source)
     from workflows import search_attributes as sa
-    from workflows.clock import business_today, until
+    from workflows.clock import business_now, business_today, until
     from workflows.details import TIMER_DUE_DATES, journey_details, remediation_summary
     from workflows.effects import STORE_RETRY, STORE_TIMEOUT, Sends, apply_effects_batch
     from workflows.messages import JourneyInput, JourneyOutcome, PlaybookUpdate, Promotion, RemediationInput
@@ -58,6 +60,9 @@ EVENTS_THAT_CHANGE = "events-that-change"
 # A stage that waits for a person's event, with nothing open and nothing ahead, gets a
 # task naming that event: the journey never sits silent.
 NEVER_SILENT = "never-silent"
+# Tasks moved on the journey (snooze, reschedule, reassign) are moved in its running
+# remediation too; journeys recorded before left the remediation's tasks where they were.
+RED_TASKS_MOVED = "red-tasks-moved"
 
 
 def _event_update(event: str) -> Any:
@@ -254,7 +259,7 @@ class AccountJourney:
                 break
             await apply_effects_batch(engine.take_effects(), self._sends, engine.s.day_offset)
             # Remediations start and end before the tasks marked done are forwarded to them.
-            commands.sort(key=lambda c: isinstance(c, ForwardTaskDone))
+            commands.sort(key=lambda c: isinstance(c, (ForwardTaskDone, ForwardTasksMoved)))
             for command in commands:
                 await self._carry_out(command)
             self._flushed = applied
@@ -277,6 +282,9 @@ class AccountJourney:
             self.engine.remediation_ended()
         elif isinstance(command, ForwardTaskDone):
             await self._signal_remediation(names.Signal.TASK_DONE, TouchpointDone(touchpoint=command.touchpoint, on=command.on))
+        elif isinstance(command, ForwardTasksMoved):
+            if workflow.patched(RED_TASKS_MOVED):
+                await self._signal_remediation(names.Signal.TASKS_MOVED, command.payload)
         elif isinstance(command, ContinueAsNew):
             self._continue_as_new = True
 
@@ -498,6 +506,39 @@ class AccountJourney:
             raise
         except Exception as err:  # a refusal all the same: the journey is untouched
             raise ValueError(f"tasks_moved could not be checked: {type(err).__name__}: {err}") from None
+
+    # `deliveries_reviewed` takes a plain JSON object too (`journey.domain.engine.review`).
+
+    @workflow.update(name=names.Update.DELIVERIES_REVIEWED)
+    async def deliveries_reviewed(self, data: dict[str, Any]) -> JourneyStatus:
+        """From `journey deliveries approve|skip`: touches held for review approved (sent
+        in their send window) or dropped."""
+        await workflow.wait_condition(lambda: self._engine is not None)
+        engine = self.engine
+
+        def review() -> None:
+            change = parse_deliveries_reviewed(data)
+            try:
+                engine.review_deliveries(change, self.today(), business_now(engine.s.day_offset))
+            except InvalidEvent as err:
+                raise ApplicationError(str(err), type="InvalidEvent", non_retryable=True) from None
+
+        self._change(names.Update.DELIVERIES_REVIEWED, review)
+        return await self._settled()
+
+    @deliveries_reviewed.validator
+    def _check_deliveries_reviewed(self, data: dict[str, Any]) -> None:
+        try:
+            change = parse_deliveries_reviewed(data)
+            if self._engine is not None:
+                self._check_open(None)
+                self._engine.check_review(change, self.today())
+        except (InvalidEvent, PayloadError) as err:
+            raise ValueError(str(err)) from None
+        except ValueError:
+            raise
+        except Exception as err:  # a refusal all the same: the journey is untouched
+            raise ValueError(f"deliveries_reviewed could not be checked: {type(err).__name__}: {err}") from None
 
     @workflow.query(name=names.Query.STATUS)
     def status(self) -> JourneyStatus:

@@ -17,6 +17,11 @@ def business_today(day_offset: int) -> date:
     return (workflow.now() + timedelta(days=day_offset)).date()
 
 
+def business_now(day_offset: int) -> datetime:
+    """The journey's own moment: the server's clock shifted by a fixed number of days."""
+    return workflow.now() + timedelta(days=day_offset)
+
+
 def until(day: date, day_offset: int) -> timedelta:
     """Server-clock time from now until the start of the business date `day`."""
     target = datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(days=day_offset)

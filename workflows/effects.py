@@ -21,7 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.delivery import DeliveryActivities
     from activities.messages import DeliveryBatch, ReportRequest
     from activities.store import StoreActivities
-    from journey.domain.effects import Delivery, Effects
+    from journey.domain.effects import Effects
     from journey.domain.touches import PLAN_TOUCHPOINTS, REPORT_TOUCHPOINTS
 
 # Value reports are rendered by an activity of their own, not inside the 30-second local
@@ -97,17 +97,29 @@ async def apply_effects_batch(effects: Effects, sends: Sends, day_offset: int = 
         if task.touchpoint in REPORT_TOUCHPOINTS and workflow.patched(_attach_patch(task.touchpoint)):
             await _attach_report(ReportRequest(account=task.account, task_key=task.key, touchpoint=task.touchpoint, on=task.due))
     if effects.deliveries:
-        batch = DeliveryBatch(keys=[d.key for d in effects.deliveries])
-        summary = ", ".join(sorted({d.touchpoint for d in effects.deliveries}))
-        if workflow.patched(SEND_AFTER_PATCH):
-            if workflow.patched(SEND_WINDOWS_PATCH):
-                for send_after, group in _by_send_after(effects.deliveries):
-                    keys = DeliveryBatch(keys=[d.key for d in group])
-                    sends.start(keys, ", ".join(sorted({d.touchpoint for d in group})), send_after, day_offset)
+        # A touch held for review is sent once a person approves it.
+        outgoing = [d for d in effects.deliveries if not d.held]
+        if outgoing:
+            batch = DeliveryBatch(keys=[d.key for d in outgoing])
+            summary = ", ".join(sorted({d.touchpoint for d in outgoing}))
+            if workflow.patched(SEND_AFTER_PATCH):
+                if workflow.patched(SEND_WINDOWS_PATCH):
+                    _start_in_windows(sends, [(d.key, d.touchpoint, d.send_after) for d in outgoing], day_offset)
+                else:
+                    sends.start(batch, summary)
             else:
-                sends.start(batch, summary)
-        else:
-            await _deliver(batch, summary)
+                await _deliver(batch, summary)
+    # Touches approved in review go out in their send window like any other.
+    approved = [(c.key, c.touchpoint, c.send_after) for c in effects.delivery_changes if c.status == "pending"]
+    if approved:
+        _start_in_windows(sends, approved, day_offset)
+
+
+def _start_in_windows(sends: Sends, outgoing: list[tuple[str, str, datetime | None]], day_offset: int) -> None:
+    """One send per send_after (key, touchpoint, send_after), each at its moment."""
+    for send_after, group in _by_send_after(outgoing):
+        keys = DeliveryBatch(keys=[key for key, _, _ in group])
+        sends.start(keys, ", ".join(sorted({touchpoint for _, touchpoint, _ in group})), send_after, day_offset)
 
 
 def _attach_patch(touchpoint: str) -> str:
@@ -115,12 +127,16 @@ def _attach_patch(touchpoint: str) -> str:
     return PLAN_ATTACHED_PATCH if touchpoint in PLAN_TOUCHPOINTS else REPORT_ACTIVITY_PATCH
 
 
-def _by_send_after(deliveries: list[Delivery]) -> list[tuple[datetime | None, list[Delivery]]]:
-    """The deliveries grouped by their send_after, earliest first (at once first of all):
-    each group is one send, so no row waits for a later window than its own."""
-    groups: dict[datetime | None, list[Delivery]] = {}
-    for delivery in deliveries:
-        groups.setdefault(delivery.send_after, []).append(delivery)
+Outgoing = tuple[str, str, datetime | None]
+
+
+def _by_send_after(outgoing: list[Outgoing]) -> list[tuple[datetime | None, list[Outgoing]]]:
+    """The deliveries (key, touchpoint, send_after) grouped by their send_after, earliest
+    first (at once first of all): each group is one send, so no row waits for a later
+    window than its own."""
+    groups: dict[datetime | None, list[Outgoing]] = {}
+    for one in outgoing:
+        groups.setdefault(one[2], []).append(one)
     return sorted(groups.items(), key=lambda item: (item[0] is not None, item[0] or datetime.min.replace(tzinfo=UTC)))
 
 

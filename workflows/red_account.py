@@ -9,6 +9,7 @@ signal from the journey, writes what the domain decided, and ends when it is pro
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from temporalio import workflow
 
@@ -16,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from journey.domain import names
     from journey.domain.events import TouchpointDone
     from journey.domain.remediation import Remediation
+    from journey.domain.task_moves import Reassign, Reschedule, Snooze, parse_tasks_moved
     from workflows.clock import business_today, until
     from workflows.details import TIMER_DUE_DATES, remediation_details
     from workflows.effects import Sends, apply_effects_batch
@@ -30,6 +32,7 @@ class RedAccountRemediation:
         self.remediation = Remediation(request)
         self.promotion: Promotion | None = None
         self.done: list[TouchpointDone] = []
+        self.moves: list[Snooze | Reschedule | Reassign] = []
         self.sends = Sends()
 
     @workflow.signal(name=names.Signal.PROMOTE)
@@ -39,6 +42,16 @@ class RedAccountRemediation:
     @workflow.signal(name=names.Signal.TASK_DONE)
     def task_done(self, done: TouchpointDone) -> None:
         self.done.append(done)
+
+    @workflow.signal(name=names.Signal.TASKS_MOVED)
+    def tasks_moved(self, data: dict[str, Any]) -> None:
+        """From the journey: its open tasks were moved; this episode's move the same way.
+        The journey checked the payload; one that does not parse is dropped (a signal
+        cannot be refused, and an error here would stop the episode)."""
+        try:
+            self.moves.append(parse_tasks_moved(data))
+        except ValueError as err:
+            workflow.logger.warning("tasks_moved ignored: %s", err)
 
     @workflow.query(name=names.Query.STATUS)
     def status(self) -> dict[str, object]:
@@ -59,15 +72,17 @@ class RedAccountRemediation:
                 wake, summary = remediation.next_wake(self.today())
             try:
                 await workflow.wait_condition(
-                    lambda: self.promotion is not None or bool(self.done),
+                    lambda: self.promotion is not None or bool(self.done) or bool(self.moves),
                     timeout=until(wake, request.day_offset),
                     timeout_summary=summary,
                 )
             except TimeoutError:
                 pass
             done = [(d.touchpoint, d.on or self.today(), d.notes) for d in self.done]
-            self.done.clear()
-            await apply_effects_batch(remediation.catch_up(self.today(), done, promoted=self.promotion is not None), self.sends)
+            moves, self.done, self.moves = self.moves, [], []
+            await apply_effects_batch(
+                remediation.catch_up(self.today(), done, promoted=self.promotion is not None, moves=moves), self.sends
+            )
         promotion = self.promotion
         assert promotion is not None, "the loop ends when the account is promoted"
         await apply_effects_batch(remediation.close(promotion), self.sends)

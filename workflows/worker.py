@@ -20,11 +20,12 @@ from journey.domain.names import TASK_QUEUE
 from journey.store import Store
 from journey.telemetry.metrics import EngineMetrics
 from workflows.account_journey import AccountJourney
+from workflows.delivery_sweep import DeliverySweep
 from workflows.health_sweep import HealthSweep
 from workflows.red_account import RedAccountRemediation
 from workflows.reminders import TaskReminderSweep
 
-WORKFLOWS = [AccountJourney, RedAccountRemediation, TaskReminderSweep, HealthSweep]
+WORKFLOWS = [AccountJourney, RedAccountRemediation, TaskReminderSweep, HealthSweep, DeliverySweep]
 
 # Modules imported once, outside the per-run sandbox. Re-importing the workflow modules
 # and `transitions` for every cached journey costs a few hundred KiB each in a worker;
@@ -73,6 +74,7 @@ def build_worker(
     store_activities = StoreActivities(store, playbook_dir, reports_dir, metrics)
     on_outcome = metrics.delivered if metrics.enabled else None
     sender = OutboxSender(store, settings or DeliverySettings.from_env(), dry_run=dry_run, on_outcome=on_outcome)
+    deliveries = DeliveryActivities(sender)
     reminders = ReminderActivities(store, sender, playbook_dir, metrics)
     # The sweep tells journeys their health through this worker's own client.
     health = HealthActivities(store, client, health_config)
@@ -85,7 +87,8 @@ def build_worker(
             store_activities.fetch_utilization,
             store_activities.load_playbook,
             store_activities.attach_report,
-            DeliveryActivities(sender).send_deliveries,
+            deliveries.send_deliveries,
+            deliveries.send_due_deliveries,
             reminders.remind_tasks,
             health.score_health,
             health.send_health_updates,

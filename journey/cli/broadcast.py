@@ -67,7 +67,7 @@ def broadcast(
     plan_input = bc.Broadcast(
         id=broadcast_id,
         subject=bc.subject_template(subject),
-        body=bc.body_template(_read_text(body_file), str(body_file)),
+        body=bc.body_template(read_text(body_file), str(body_file)),
         channel=channel,
         role=ContactRole(role) if role is not None else None,
         urgent=urgent,
@@ -101,11 +101,11 @@ def broadcast(
             )
             _print(summary, as_json)
             return
-        windows, zones = ({}, {}) if urgent else _send_after(store, plan.deliveries, today)
-        already_count = _queue(store, plan, windows, zones)
+        deliveries = plan.deliveries if urgent else _placed(store, plan.deliveries)
+        already_count = _queue(store, plan, deliveries)
         summary |= {"queued": len(plan.deliveries) - already_count, "already_queued": already_count}
-        due_now = [d.key for d in plan.deliveries if d.key not in windows]
-        summary |= _send(store, due_now, waiting=len(windows))
+        due_now = [d.key for d in deliveries if d.send_after is None]
+        summary |= _send(store, due_now, waiting=len(deliveries) - len(due_now))
         unsent = summary["failed"] or summary["in_doubt"]
         failures = store.deliveries(keys=due_now, statuses=["failed", "unknown"]) if unsent else []
     finally:
@@ -127,14 +127,14 @@ def _selector(
         raise BadInput("choose the accounts with exactly one of --segment, --model, --ta, --account, --accounts"
                        + (f" (got {', '.join(given)})" if given else ""))
     if accounts_file is not None:
-        ids, lines = bc.read_account_list(_read_text(accounts_file), str(accounts_file))
+        ids, lines = bc.read_account_list(read_text(accounts_file), str(accounts_file))
         return bc.Selector(ids=ids, source=str(accounts_file), lines=lines)
     if account_ids:
         return bc.Selector(ids=tuple(dict.fromkeys(account_ids)))
     return bc.Selector(segment=segment, model=model, ta=ta)
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
     try:
         raw = path.read_bytes()
     except OSError as err:
@@ -145,37 +145,32 @@ def _read_text(path: Path) -> str:
         raise BadInput(f"{path}: the file is not UTF-8; save it again as UTF-8 and retry") from None
 
 
-def _send_after(store: Store, deliveries: list[Delivery], today: date) -> tuple[dict[str, datetime], dict[str, str]]:
-    """The delivery keys that wait for their account's send window: when it opens, and
-    the timezone it was read in."""
+def _placed(store: Store, deliveries: list[Delivery]) -> list[Delivery]:
+    """The messages in their accounts' send windows and under their weekly caps per
+    contact (a non-urgent broadcast), as each account's playbook says."""
     if not deliveries:
-        return {}, {}
+        return deliveries
     from journey.config import playbooks_dir
     from journey.domain.enums import EngagementModel
     from journey.domain.playbook_files import load_playbooks
-    from journey.domain.sendwindow import DEFAULT_TIMEZONE
 
     books = load_playbooks(playbooks_dir())
     ids = {d.account for d in deliveries}
     models = {row.id: row.model for row in store.list_accounts() if row.id in ids}
     zones = store.account_zones(sorted(ids))
     moment = datetime.now(UTC)
-    opens: dict[str, tuple[datetime, str]] = {}
-    for account in sorted(ids):
-        timezone, country = zones.get(account, (None, None))
-        book = books.get(EngagementModel(models[account]))
-        at = bc.window_opens(book, timezone, country, today, moment)
-        if at is not None:
-            opens[account] = (at, timezone or (book.timezone if book else None) or DEFAULT_TIMEZONE)
-    waiting = [d for d in deliveries if d.account in opens]
-    return {d.key: opens[d.account][0] for d in waiting}, {d.key: opens[d.account][1] for d in waiting}
+    return [
+        bc.placed(d, books.get(EngagementModel(models[d.account])), *zones.get(d.account, (None, None)), moment)
+        for d in deliveries
+    ]
 
 
-def _queue(store: Store, plan: bc.BroadcastPlan, windows: dict[str, datetime], zones: dict[str, str]) -> int:
-    """Queue the plan in batches (a bar for large ones); returns how many were already queued."""
+def _queue(store: Store, plan: bc.BroadcastPlan, deliveries: list[Delivery]) -> int:
+    """Queue the plan's `deliveries` in batches (a bar for large ones); returns how many
+    were already queued."""
     already = 0
     by_account: dict[str, list[Delivery]] = {}
-    for delivery in plan.deliveries:
+    for delivery in deliveries:
         by_account.setdefault(delivery.account, []).append(delivery)
     entries = {entry.account: entry for entry in plan.timeline}
     accounts = list(by_account)
@@ -184,7 +179,7 @@ def _queue(store: Store, plan: bc.BroadcastPlan, windows: dict[str, datetime], z
         for start in range(0, len(accounts), batch):
             chunk = accounts[start : start + batch]
             deliveries = [d for account in chunk for d in by_account[account]]
-            already += store.queue_broadcast(deliveries, [entries[a] for a in chunk], send_after=windows, timezones=zones)
+            already += store.queue_broadcast(deliveries, [entries[a] for a in chunk])
             bar.update(len(deliveries))
     return already
 
@@ -200,7 +195,8 @@ def _send(store: Store, keys: list[str], *, waiting: int) -> dict[str, int]:
         # One attempt: there is no sweep behind a broadcast, so what fails for now is
         # `failed` at once instead of `pending` with no one to retry it.
         report = sender.deliver(keys, lambda _key: bar.update(1), last_attempt=1)
-    return {"sent": report.sent, "failed": report.failed, "in_doubt": report.in_doubt, "waiting": waiting}
+    # A message over its contact's weekly cap waits too, for next week's window.
+    return {"sent": report.sent, "failed": report.failed, "in_doubt": report.in_doubt, "waiting": waiting + report.waiting}
 
 
 class _NoBar:

@@ -9,9 +9,10 @@ import click
 from journey.cli.common import Failure, connected, echo_json, json_option, table
 from journey.domain.names import TASK_QUEUE
 
-# The keys of journey.temporal.schedules.SWEEPS (a test keeps them equal); spelled out so that
-# `journey --help` does not import the Temporal client.
-SWEEP_NAMES = ["health", "reminders"]
+# The keys of journey.temporal.schedules.SWEEPS, and those of its daily sweeps (a test keeps
+# them equal); spelled out so that `journey --help` does not import the Temporal client.
+SWEEP_NAMES = ["health", "reminders", "deliveries"]
+DAILY_SWEEP_NAMES = ["health", "reminders"]
 
 
 def _sweep(name: str) -> Any:
@@ -22,7 +23,7 @@ def _sweep(name: str) -> Any:
 
 @click.group(name="schedule")
 def schedule() -> None:
-    """Show and change the schedules of the periodic sweeps (daily, UTC)."""
+    """Show and change the schedules of the periodic sweeps (daily, UTC; deliveries every 15 minutes)."""
 
 
 @schedule.command(name="show")
@@ -38,7 +39,7 @@ def show_command(as_json: bool) -> None:
             {
                 "name": r["name"],
                 "schedule": r["schedule_id"],
-                "time": f"{r['time']} {r['time_zone']}" if r.get("exists") else "(missing: journey schedule ensure)",
+                "time": _when(r),
                 "paused": r.get("paused"),
                 "next run": (r.get("next_runs") or [None])[0],
                 "last run": (r.get("recent_runs") or [{}])[-1].get("started_at"),
@@ -47,6 +48,14 @@ def show_command(as_json: bool) -> None:
         ],
         ["name", "schedule", "time", "paused", "next run", "last run"],
     )
+
+
+def _when(row: dict[str, Any]) -> str:
+    if not row.get("exists"):
+        return "(missing: journey schedule ensure)"
+    if row.get("every_minutes"):
+        return f"every {row['every_minutes']} min"
+    return f"{row['time']} {row['time_zone']}"
 
 
 @connected
@@ -72,7 +81,7 @@ async def _ensure(client: Any, task_queue: str) -> list[str]:
 
 
 @schedule.command(name="set")
-@click.argument("name", type=click.Choice(SWEEP_NAMES))
+@click.argument("name", type=click.Choice(DAILY_SWEEP_NAMES))
 @click.option("--hour", type=click.IntRange(0, 23), required=True, help="Hour of day, UTC (0-23).")
 @click.option("--minute", type=click.IntRange(0, 59), default=0, show_default=True, help="Minute of the hour.")
 @json_option

@@ -25,7 +25,7 @@ from journey.domain.enums import ContactRole, Stage
 from journey.domain.errors import InputError, NotFound
 from journey.domain.models import ACCOUNT_ID_PATTERN, Contact
 from journey.domain.playbook import Playbook
-from journey.domain.sendwindow import DEFAULT_TIMEZONE, send_after
+from journey.domain.sendwindow import DEFAULT_TIMEZONE, SendRule
 from journey.domain.touches import CUSTOMER_EMAIL_ROLES
 
 Channel = Literal["email", "slack"]
@@ -349,18 +349,25 @@ def plan_broadcast(
     return plan
 
 
-def window_opens(
-    playbook: Playbook | None, timezone: str | None, country: str | None, today: date, now: datetime
-) -> datetime | None:
-    """When a non-urgent broadcast message may go (journey.domain.sendwindow): the next
-    moment of the send window of the account's playbook, in the account's timezone (else
-    the playbook's, else UTC), on a send day that is no public holiday of its country nor
-    a company shutdown. None (at once) when the playbook has no send window, or the window
-    is open now."""
-    if playbook is None or playbook.send_window is None:
-        return None
-    opens = send_after(
-        today, now, timezone or playbook.timezone or DEFAULT_TIMEZONE, country, playbook.send_window,
-        playbook.send_days, playbook.holidays,
+def placed(delivery: Delivery, playbook: Playbook | None, timezone: str | None, country: str | None,
+           now: datetime) -> Delivery:
+    """A non-urgent broadcast message as its account's playbook places it
+    (journey.domain.sendwindow): `send_after` the next moment of the send window in the
+    account's timezone (else the playbook's, else UTC), on a send day that is no public
+    holiday of its country nor a company shutdown (None: the window is open now, or the
+    playbook has none), and an email under the playbook's weekly cap per contact. An
+    urgent one is not placed: it goes at once, whatever the windows and caps."""
+    if playbook is None:
+        return delivery
+    rule = SendRule(
+        timezone=timezone or playbook.timezone or DEFAULT_TIMEZONE, window=playbook.send_window,
+        days=playbook.send_days, holidays=playbook.holidays, country=country,
     )
-    return None if opens <= now else opens
+    opens = rule.earliest(now) if rule.window is not None else None
+    cap = playbook.max_emails_per_contact_per_week if delivery.channel == "email" else None
+    return delivery.model_copy(update={
+        "send_after": opens if opens is not None and opens > now else None,
+        "timezone": rule.timezone,
+        "send_rule": rule if rule.window is not None else None,
+        "contact_cap": cap,
+    })

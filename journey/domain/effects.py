@@ -12,13 +12,15 @@ from pydantic import BaseModel, Field
 
 from journey.domain.enums import EngagementModel, Health, Segment, Stage
 from journey.domain.models import Account
+from journey.domain.sendwindow import SendRule
 
 TASK_STATUSES = ("open", "done", "skipped", "cancelled")
 # An automated touch's delivery: `sending` claimed by one sender, the message not complete
 # at the receiver yet; `confirming` handed over, the receiver's answer not recorded yet;
 # `unknown` its sender stopped while confirming, so it may or may not have arrived;
-# `skipped` never to be sent (no one to send it to: a customer email without an address).
-DELIVERY_STATUSES = ("pending", "sending", "confirming", "sent", "simulated", "failed", "unknown", "skipped")
+# `skipped` never to be sent (no one to send it to: a customer email without an address, or
+# a person dropped it in review); `held` waits for a person's review before it may be sent.
+DELIVERY_STATUSES = ("pending", "sending", "confirming", "sent", "simulated", "failed", "unknown", "skipped", "held")
 DELIVERY_CHANNELS = ("slack", "email")
 # Statuses that mean the touch went out (for real or in a simulation).
 DELIVERED_STATUSES = ("sent", "simulated")
@@ -80,6 +82,25 @@ class Delivery(BaseModel):
         default=None, description="the earliest moment (UTC) it may go out (the send window); None: at once"
     )
     timezone: str | None = Field(default=None, description="the account's timezone the send window was read in")
+    send_rule: SendRule | None = Field(
+        default=None, description="the window it goes out in, kept so that a later move (a weekly cap) stays in it"
+    )
+    held: bool = Field(default=False, description="written `held`: it waits for a person's review")
+    contact_cap: int | None = Field(
+        default=None, description="at most this many emails a week to its recipient (the playbook's per-contact cap)"
+    )
+
+
+class DeliveryChange(BaseModel):
+    """A held delivery reviewed: approved (`pending`, to be sent at `send_after`) or
+    dropped (`skipped`, with the reason). Applied only to a row still `held`."""
+
+    key: str
+    touchpoint: str
+    status: Literal["pending", "skipped"]
+    reviewed_by: str
+    send_after: datetime | None = None
+    reason: str | None = None
 
 
 class RedTrackerRow(BaseModel):
@@ -120,6 +141,7 @@ class Effects(BaseModel):
     open_tasks: list[TaskOpen] = Field(default_factory=list)
     task_changes: list[TaskChange] = Field(default_factory=list)
     deliveries: list[Delivery] = Field(default_factory=list)
+    delivery_changes: list[DeliveryChange] = Field(default_factory=list)
     red_rows: list[RedTrackerRow] = Field(default_factory=list)
     snapshot: AccountSnapshot | None = None
     enroll: Account | None = Field(default=None, description="insert or update the account row itself")
@@ -130,6 +152,7 @@ class Effects(BaseModel):
             or self.open_tasks
             or self.task_changes
             or self.deliveries
+            or self.delivery_changes
             or self.red_rows
             or self.snapshot
             or self.enroll

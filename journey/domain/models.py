@@ -123,6 +123,14 @@ class OpenTask(BaseModel):
     key: str
 
 
+class HeldDelivery(BaseModel):
+    """An automated touch waiting for a person's review (`journey deliveries approve|skip`)."""
+
+    key: str
+    touchpoint: str
+    due: date
+
+
 class JourneyStatus(BaseModel):
     """What the `status` query returns; `journey status --json` adds the store's metrics."""
 
@@ -155,6 +163,7 @@ class JourneyStatus(BaseModel):
     consumption: float | None = None
     open_tasks: list[OpenTask] = Field(default_factory=list)
     next_touchpoints: list[DueTouchpoint] = Field(default_factory=list)
+    held_deliveries: list[HeldDelivery] = Field(default_factory=list)
     remediation: str | None = None
     playbook_version: str | None = None
     allowed_events: list[str] = Field(default_factory=list)

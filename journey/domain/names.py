@@ -20,13 +20,15 @@ class Workflow:
     RED_ACCOUNT_REMEDIATION: Final = "RedAccountRemediation"
     TASK_REMINDER_SWEEP: Final = "TaskReminderSweep"
     HEALTH_SWEEP: Final = "HealthSweep"
+    DELIVERY_SWEEP: Final = "DeliverySweep"
 
 
 class Schedule:
-    """The Temporal Schedules that start the daily sweeps."""
+    """The Temporal Schedules that start the sweeps."""
 
     TASK_REMINDERS: Final = "journey-task-reminders"
     HEALTH_SWEEP: Final = "journey-health-sweep"
+    DELIVERIES: Final = "journey-deliveries"
 
 
 class Update:
@@ -47,6 +49,8 @@ class Update:
     CONTACTS_CHANGED: Final = "contacts_changed"
     # `journey snooze`, `tasks reschedule`, `tasks reassign`: open tasks moved or handed on.
     TASKS_MOVED: Final = "tasks_moved"
+    # `journey deliveries approve|skip`: touches held for review approved or dropped.
+    DELIVERIES_REVIEWED: Final = "deliveries_reviewed"
 
 
 # The updates people send, in the order the contract lists them.
@@ -72,6 +76,8 @@ class Signal:
 
     PROMOTE: Final = "promote"
     TASK_DONE: Final = "task_done"
+    # Open tasks moved on the journey (`tasks_moved`): the remediation moves its own too.
+    TASKS_MOVED: Final = "tasks_moved"
 
 
 class Activity:
@@ -83,6 +89,7 @@ class Activity:
     REMIND_TASKS: Final = "remind_tasks"
     SCORE_HEALTH: Final = "score_health"
     SEND_HEALTH_UPDATES: Final = "send_health_updates"
+    SEND_DUE_DELIVERIES: Final = "send_due_deliveries"
 
 
 class SearchAttribute:

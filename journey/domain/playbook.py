@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from journey.domain.enums import ContactRole, Deployment, EngagementModel, Health, Stage
 from journey.domain.sendwindow import BUSINESS_DAYS, WEEKDAYS, Weekday, check_timezone, parse_window
 
+# Days a touch held for review may wait before the account's TA gets a task to review it.
+DEFAULT_REVIEW_DAYS = 3
+
 Frozen = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -107,6 +110,11 @@ class Touchpoint(BaseModel):
         description="an automated email's recipients by contact role, first to last: it goes to the first "
         "contact with an address of these roles (default: champion, then admin, then any contact)",
     )
+    review: bool | None = Field(
+        default=None,
+        description="hold this automated touch for a person's review before it is sent "
+        "(`journey deliveries approve`); default: the playbook's `review`",
+    )
     description: str = ""
 
     @field_validator("tiers")
@@ -148,6 +156,10 @@ class Touchpoint(BaseModel):
             raise ValueError("'to' names customer recipients: only an automated email touchpoint has them")
         if len(set(self.to)) != len(self.to):
             raise ValueError("'to' names a role twice")
+        if self.review and not automated:
+            raise ValueError("review: only an automated touch (email or slack) waits for review; a task is a person's already")
+        if self.review and self.anchor is Anchor.red:
+            raise ValueError("review: red-account touches go to the account team at once and are never held")
         return self
 
     def offset_for(self, tier: int) -> int:
@@ -211,6 +223,20 @@ class Playbook(BaseModel):
     holidays: tuple[date, ...] = Field(
         default=(), description="company shutdowns: local dates no automated touch goes out on"
     )
+    review: bool = Field(
+        default=False,
+        description="hold every automated touch of the journey's calendar for a person's review before it is "
+        "sent (a touchpoint's own `review` wins); red-account touches are never held",
+    )
+    review_days: int = Field(
+        default=DEFAULT_REVIEW_DAYS, ge=1, le=60,
+        description="days a held touch may wait unreviewed before the account's TA gets a task to review it",
+    )
+    max_emails_per_contact_per_week: int | None = Field(
+        default=None, ge=1, le=50,
+        description="at most this many emails to one contact per week (Monday to Sunday in the account's timezone), "
+        "counting every email to that address: journey touches, broadcasts, remediation; more wait for the next week",
+    )
     touchpoints: tuple[Touchpoint, ...]
 
     @field_validator("timezone")
@@ -242,6 +268,12 @@ class Playbook(BaseModel):
             seen.add(tp.id)
         return value
 
+    def holds_for_review(self, touchpoint: Touchpoint) -> bool:
+        """Whether this automated touch waits for a person's approval before it is sent."""
+        if not touchpoint.automated or touchpoint.anchor is Anchor.red:
+            return False
+        return self.review if touchpoint.review is None else touchpoint.review
+
     def touchpoint(self, touchpoint_id: str) -> Touchpoint | None:
         for tp in self.touchpoints:
             if tp.id == touchpoint_id:
@@ -264,11 +296,20 @@ class Playbook(BaseModel):
             del data["send_days"]
         if not data["holidays"]:
             del data["holidays"]
+        # Likewise without review and contact caps.
+        if not data["review"]:
+            del data["review"]
+        if data["review_days"] == DEFAULT_REVIEW_DAYS:
+            del data["review_days"]
+        if data["max_emails_per_contact_per_week"] is None:
+            del data["max_emails_per_contact_per_week"]
         for tp in data["touchpoints"]:
             if tp["completes"] is None:
                 del tp["completes"]
             if not tp["to"]:
                 del tp["to"]
+            if tp["review"] is None:
+                del tp["review"]
         canonical = json.dumps(data, sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 

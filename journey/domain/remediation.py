@@ -9,6 +9,7 @@ Owners and channels come from `journey.domain.touches`, as for the journey's own
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pydantic import BaseModel, Field
@@ -18,8 +19,9 @@ from journey.domain.effects import Delivery, Effects, RedTrackerRow, TaskChange,
 from journey.domain.enums import Stage
 from journey.domain.models import Account
 from journey.domain.playbook import RedPolicy, Touchpoint
+from journey.domain.task_moves import MOVE_STATUS, Reassign, Reschedule, Snooze, cover_of, with_cover
 from journey.domain.team import DEFAULT_TEAM, Team
-from journey.domain.touches import Touch
+from journey.domain.touches import Cover, Touch, covered
 
 # With nothing scheduled (no follow-ups, escalated already), look again after a year.
 IDLE_WAKE_DAYS = 365
@@ -37,6 +39,18 @@ class RedEpisode(BaseModel):
     touchpoints: list[Touchpoint] = Field(default_factory=list)
     playbook_version: str
     team: Team = DEFAULT_TEAM
+    # Who covers whom when the episode opens (the journey's covers): new tasks go to them.
+    covers: list[Cover] = Field(default_factory=list)
+
+
+@dataclass(slots=True)
+class RedTask:
+    """An open task of the episode."""
+
+    touchpoint: str
+    key: str
+    owner: str
+    due: date
 
 
 class Promotion(BaseModel):
@@ -52,7 +66,8 @@ class Remediation:
     def __init__(self, episode: RedEpisode) -> None:
         self.episode = episode
         self.base = f"{episode.account.id}/red-{episode.episode}"
-        self.open_tasks: list[tuple[str, str]] = []  # (touchpoint, key)
+        self.open_tasks: list[RedTask] = []
+        self.covers = list(episode.covers)
         self.follow_ups = 0
         self.escalated_on: date | None = None
         # The joint action plan: due when opened, then done or cancelled on a day.
@@ -109,7 +124,7 @@ class Remediation:
             "reason": episode.reason,
             "follow_ups": self.follow_ups,
             "escalated_on": self.escalated_on.isoformat() if self.escalated_on else None,
-            "open_tasks": [key for _, key in self.open_tasks],
+            "open_tasks": [task.key for task in self.open_tasks],
         }
 
     # ----- what happens -----
@@ -137,18 +152,24 @@ class Remediation:
             )
         plan = self.touchpoint("red-action-plan")
         if plan is not None:
-            self._task(effects, plan, next_business_day(opened + timedelta(days=plan.offset_days)), "red-action-plan")
+            self._task(effects, plan, next_business_day(opened + timedelta(days=plan.offset_days)), "red-action-plan", opened)
         return effects
 
-    def catch_up(self, today: date, done: list[tuple[str, date, str | None]], promoted: bool) -> Effects:
-        """After a wake-up: close the tasks marked done, then (unless promoted meanwhile)
-        escalate and open the follow-up that have come due by `today`."""
+    def catch_up(
+        self, today: date, done: list[tuple[str, date, str | None]], promoted: bool,
+        moves: list[Snooze | Reschedule | Reassign] | None = None,
+    ) -> Effects:
+        """After a wake-up: move the tasks people moved, close the tasks marked done, then
+        (unless promoted meanwhile) escalate and open the follow-up that have come due by
+        `today`."""
         effects = Effects(account=self.episode.account.id)
+        for change in moves or ():
+            self._move_tasks(effects, change, today)
         for touchpoint, on, notes in done:
-            match = next(((tp, key) for tp, key in self.open_tasks if tp == touchpoint), None)
+            match = next((task for task in self.open_tasks if task.touchpoint == touchpoint), None)
             if match is not None:
                 self.open_tasks.remove(match)
-                effects.task_changes.append(TaskChange(key=match[1], status="done", done_on=on, notes=notes))
+                effects.task_changes.append(TaskChange(key=match.key, status="done", done_on=on, notes=notes))
                 if touchpoint == "red-action-plan":
                     self.plan_closed = ("done", on)
         if promoted:
@@ -159,15 +180,15 @@ class Remediation:
         due = self.next_follow_up()
         if follow_up is not None and due <= today:
             self.follow_ups += 1
-            self._task(effects, follow_up, next_business_day(due), f"red-follow-up/{self.follow_ups}")
+            self._task(effects, follow_up, next_business_day(due), f"red-follow-up/{self.follow_ups}", today)
         return effects
 
     def close(self, promotion: Promotion) -> Effects:
         """Promoted: cancel what is still open and close the tracker row."""
         effects = Effects(account=self.episode.account.id)
-        for touchpoint, key in self.open_tasks:
-            effects.task_changes.append(TaskChange(key=key, status="cancelled", done_on=promotion.on, notes=promotion.reason))
-            if touchpoint == "red-action-plan":
+        for task in self.open_tasks:
+            effects.task_changes.append(TaskChange(key=task.key, status="cancelled", done_on=promotion.on, notes=promotion.reason))
+            if task.touchpoint == "red-action-plan":
                 self.plan_closed = ("cancelled", promotion.on)
         self.open_tasks.clear()
         effects.red_rows.append(self._tracker_row(closed_on=promotion.on, resolution=promotion.reason))
@@ -196,7 +217,7 @@ class Remediation:
             TimelineEntry(key=f"{self.base}/{suffix}", account=self.episode.account.id, at=at, kind=kind, name=name, detail=detail)
         )
 
-    def _task(self, effects: Effects, tp: Touchpoint, due: date, suffix: str) -> None:
+    def _task(self, effects: Effects, tp: Touchpoint, due: date, suffix: str, opened: date) -> None:
         episode, account = self.episode, self.episode.account
         touch = self._touch(tp, due, suffix)
         effects.timeline.append(touch.timeline(episode=episode.episode))
@@ -212,8 +233,39 @@ class Remediation:
         title = f"{tp.title} (with {account.ae})" if tp.id == "red-action-plan" else None
         if tp.id == "red-action-plan":
             self.plan_due = due
-        effects.open_tasks.append(touch.task(episode.team, title))
-        self.open_tasks.append((tp.id, touch.key))
+        task = touch.task(episode.team, title)
+        if self.covers:
+            # Someone covers the owner (vacation): the new task is theirs while it holds.
+            task = task.model_copy(update={"owner": covered(task.owner, self.covers, opened)})
+        effects.open_tasks.append(task)
+        self.open_tasks.append(RedTask(tp.id, touch.key, task.owner, due))
+
+    def _move_tasks(self, effects: Effects, change: Snooze | Reschedule | Reassign, today: date) -> None:
+        """The episode's open tasks snoozed, rescheduled or handed to a cover, as the journey's
+        were (a reassignment also keeps the cover for the tasks opened later)."""
+        status = MOVE_STATUS[change.kind]
+        if isinstance(change, Snooze):
+            matching = sorted((t for t in self.open_tasks if t.touchpoint == change.touchpoint), key=lambda t: t.due)
+            moving = [(t, max(change.until, today), t.owner) for t in matching[:1]]
+        elif isinstance(change, Reschedule):
+            moving = [(t, max(t.due + timedelta(days=change.days), today), t.owner) for t in self.open_tasks]
+        else:
+            moving = [(t, t.due, change.to) for t in self.open_tasks if t.owner == change.owner]
+            self.covers = with_cover(self.covers, cover_of(change))
+        for task, due, owner in moving:
+            if (due, owner) == (task.due, task.owner):
+                continue
+            before, after = (task.owner, owner) if owner != task.owner else (task.due.isoformat(), due.isoformat())
+            effects.task_changes.append(
+                TaskChange(key=task.key, due=due if due != task.due else None, owner=owner if owner != task.owner else None)
+            )
+            task.due, task.owner = due, owner
+            if task.touchpoint == "red-action-plan":
+                self.plan_due = due
+            detail = {"status": status, "task": task.key, "owner": owner, "from": before, "to": after}
+            if change.reason:
+                detail["reason"] = change.reason
+            self._timeline(effects, "task", task.touchpoint, today, f"{task.key.removeprefix(self.base + '/')}/{status}/{after}", **detail)
 
     def _escalate(self, effects: Effects, on: date) -> None:
         episode, account = self.episode, self.episode.account

@@ -17,6 +17,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
+from pydantic import BaseModel, ConfigDict
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -130,3 +131,36 @@ def send_after(
                 return max(earliest, opens)
         day += timedelta(days=1)
     raise ValueError(f"no send window within {MAX_WAIT_DAYS} days of {due.isoformat()}")
+
+
+def week_bounds(moment: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """The week (Monday 00:00 to the next Monday 00:00, local time in `timezone`) that
+    holds `moment`, in UTC: the span a weekly per-contact cap counts over."""
+    tz = zone(timezone)
+    local = moment.astimezone(tz).date()
+    monday = local - timedelta(days=local.weekday())
+    start = datetime.combine(monday, time(), tz)
+    end = datetime.combine(monday + timedelta(days=7), time(), tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+class SendRule(BaseModel):
+    """When one delivery may go out: its account's timezone, and the playbook's send
+    window, days and company holidays with the public holidays of the account's country
+    (no window: at any moment). Kept with the delivery, so whoever moves it later (a
+    weekly cap) places it in the same window."""
+
+    model_config = ConfigDict(frozen=True)
+
+    timezone: str = DEFAULT_TIMEZONE
+    window: str | None = None
+    days: tuple[Weekday, ...] = BUSINESS_DAYS
+    holidays: tuple[date, ...] = ()
+    country: str | None = None
+
+    def earliest(self, moment: datetime) -> datetime:
+        """The first moment at or after `moment` (timezone-aware) it may go out."""
+        if self.window is None:
+            return moment.astimezone(UTC)
+        local_day = moment.astimezone(zone(self.timezone)).date()
+        return send_after(local_day, moment, self.timezone, self.country, self.window, self.days, frozenset(self.holidays))

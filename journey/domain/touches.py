@@ -16,6 +16,7 @@ from journey.domain.effects import Delivery, TaskOpen, TimelineEntry
 from journey.domain.enums import ContactRole, Stage
 from journey.domain.models import Account
 from journey.domain.playbook import Channel, OwnerRole, Touchpoint
+from journey.domain.sendwindow import SendRule
 from journey.domain.team import Team
 
 # Every red-account touchpoint belongs to the remediation, not to the journey's calendar.
@@ -144,6 +145,9 @@ class Touch:
         skipped: str | None = None,
         send_after: datetime | None = None,
         timezone: str | None = None,
+        send_rule: SendRule | None = None,
+        held: bool = False,
+        contact_cap: int | None = None,
     ) -> Delivery:
         return Delivery(
             key=key or self.key,
@@ -157,6 +161,9 @@ class Touch:
             skipped=skipped,
             send_after=send_after,
             timezone=timezone,
+            send_rule=send_rule,
+            held=held,
+            contact_cap=contact_cap,
         )
 
     def unsendable(self) -> str | None:

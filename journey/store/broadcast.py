@@ -3,8 +3,7 @@ run with the same broadcast id adds nothing (see journey.domain.broadcast)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -24,31 +23,16 @@ class BroadcastStore(Database):
                 found.update(conn.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars())
         return found
 
-    def queue_broadcast(
-        self,
-        deliveries: Sequence[Delivery],
-        entries: Sequence[TimelineEntry],
-        send_after: Mapping[str, datetime] | None = None,
-        timezones: Mapping[str, str] | None = None,
-    ) -> int:
-        """Insert the deliveries (with their `send_after` and `timezone` by key, where
-        given) and timeline rows whose key is not there yet, in one transaction; returns how
-        many deliveries were already queued."""
+    def queue_broadcast(self, deliveries: Sequence[Delivery], entries: Sequence[TimelineEntry]) -> int:
+        """Insert the deliveries and timeline rows whose key is not there yet, in one
+        transaction; returns how many deliveries were already queued."""
         stamp = now()
         keys = [d.key for d in deliveries]
         with self.transaction() as conn:
             already: set[str] = set()
             for chunk in chunks(keys):
                 already.update(conn.execute(sa.select(outbox.c.key).where(outbox.c.key.in_(chunk))).scalars())
-            rows = [
-                {
-                    **delivery_values(d, stamp),
-                    "send_after": (send_after or {}).get(d.key),
-                    "timezone": (timezones or {}).get(d.key),
-                }
-                for d in deliveries
-                if d.key not in already
-            ]
+            rows = [delivery_values(d, stamp) for d in deliveries if d.key not in already]
             if rows:
                 conn.execute(self.insert(outbox).on_conflict_do_nothing(index_elements=["key"]), rows)
             if entries:

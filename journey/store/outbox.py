@@ -9,12 +9,17 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
-from journey.domain.effects import Delivery
+from journey.domain.effects import Delivery, DeliveryChange
 from journey.domain.errors import NotFound
+from journey.domain.sendwindow import DEFAULT_TIMEZONE, SendRule, week_bounds
 from journey.store.database import CHUNK, Database, Row, chunks, now, with_account_id
 from journey.store.records import OutboxRecord
 from journey.store.schema import DELIVERED_STATUSES, DELIVERY_STATUSES, outbox
+
+# Emails that count against a recipient's weekly cap: gone out, or going.
+CAP_COUNTED_STATUSES = ("sending", "confirming", "sent", "unknown")
 
 
 class UnknownDelivery(NotFound):
@@ -27,23 +32,16 @@ class OutboxStore(Database):
         keys: list[str] | None = None,
         *,
         key_suffixes: Sequence[str] = (),
-        key_prefixes: Sequence[str] = (),
         include_claimed: bool = False,
     ) -> list[OutboxRecord]:
         """Pending outbox rows in due order; only those with the given keys if any, only
-        those whose key ends with one of `key_suffixes` or starts with one of `key_prefixes`
-        if given, and with
+        those whose key ends with one of `key_suffixes` if given, and with
         `include_claimed` also those a sender claimed and has not recorded (`sending`,
         `confirming`: a sweep retried after its worker died finds them so)."""
         statuses = ("pending", "sending", "confirming") if include_claimed else ("pending",)
         query = sa.select(outbox).where(outbox.c.status.in_(statuses))
-        if key_suffixes or key_prefixes:
-            query = query.where(
-                sa.or_(
-                    *(outbox.c.key.endswith(suffix, autoescape=True) for suffix in key_suffixes),
-                    *(outbox.c.key.startswith(prefix, autoescape=True) for prefix in key_prefixes),
-                )
-            )
+        if key_suffixes:
+            query = query.where(sa.or_(*(outbox.c.key.endswith(suffix, autoescape=True) for suffix in key_suffixes)))
         order = (outbox.c.due, outbox.c.id)
         with self.engine.connect() as conn:
             if keys is None:
@@ -57,20 +55,36 @@ class OutboxStore(Database):
 
     def claim_delivery(self, key: str, at: datetime | None = None) -> OutboxRecord | None:
         """Claim an outbox row for sending under a fresh token (`record.claim`); None when
-        it is not the sender's to send (sent, given up, in doubt, or already handed over)
-        or not yet: its `send_after` is later than `at` (default: the clock's now; a journey
-        passes its business time), so no path sends a touch before its send window.
+        it is not the sender's to send (sent, given up, in doubt, held for review, or
+        already handed over) or not yet: its `send_after` is later than `at` (default: the
+        clock's now; a journey passes its business time), so no path sends a touch before
+        its send window.
 
         A row still `sending` is taken over: its message never became complete at the
         receiver (see hand_over), so the earlier sender, dead or merely slow, has not
         delivered it and, having lost the claim, never will. Each claim is one conditional
         UPDATE, so senders racing for a row (a retry while a slow attempt is still alive,
         two sweeps at once) end with exactly one of them able to hand it over.
+
+        An email with a `contact_cap` is claimed only while its recipient has had fewer
+        emails than that this week (its timezone's Monday to Sunday, counting every email
+        to the address that went out or is going); otherwise it is put off to the first
+        moment of its send window next week, `pending`, and None is returned. The count and
+        the claim are one transaction, per recipient one at a time, so two senders cannot
+        both take the last place.
         """
         token = uuid.uuid4().hex
         stamp = now()
-        due = sa.or_(outbox.c.send_after.is_(None), outbox.c.send_after <= (at or stamp))
+        moment = at or stamp
+        due = sa.or_(outbox.c.send_after.is_(None), outbox.c.send_after <= moment)
         with self.transaction() as conn:
+            capped = conn.execute(
+                sa.select(outbox.c.recipient).where(
+                    outbox.c.key == key, outbox.c.channel == "email", outbox.c.contact_cap.is_not(None)
+                )
+            ).scalar()
+            if capped and self.dialect == "postgresql":
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"journey-cap:{capped}"))))
             claimed = conn.execute(
                 outbox.update()
                 .where(outbox.c.key == key, outbox.c.status.in_(("pending", "sending")), due)
@@ -79,7 +93,45 @@ class OutboxStore(Database):
             if claimed.rowcount != 1:
                 return None
             row = conn.execute(sa.select(outbox).where(outbox.c.key == key)).first()
-        return None if row is None else OutboxRecord.of(row)
+            if row is None:
+                return None
+            record: OutboxRecord = OutboxRecord.of(row)
+            if capped and record.contact_cap is not None:
+                later = self._over_cap(conn, record, moment)
+                if later is not None:
+                    conn.execute(
+                        outbox.update()
+                        .where(outbox.c.key == key, outbox.c.claim == token)
+                        .values(
+                            status="pending", claim=None, claimed_at=None, send_after=later,
+                            last_error=f"{record.recipient} has had {record.contact_cap} emails this week "
+                            f"(the playbook's max_emails_per_contact_per_week): moved to {later.isoformat()}",
+                        )
+                    )
+                    return None
+        return record
+
+    def _over_cap(self, conn: Connection, record: OutboxRecord, moment: datetime) -> datetime | None:
+        """When `record` may go instead, if its recipient has had its cap of emails in the
+        week of `moment`; None while there is room."""
+        assert record.contact_cap is not None
+        timezone = record.timezone or DEFAULT_TIMEZONE
+        start, end = week_bounds(moment, timezone)
+        went_at = sa.func.coalesce(outbox.c.sent_at, outbox.c.claimed_at)
+        count = conn.execute(
+            sa.select(sa.func.count()).where(
+                outbox.c.recipient == record.recipient,
+                outbox.c.channel == "email",
+                outbox.c.key != record.key,
+                outbox.c.status.in_(CAP_COUNTED_STATUSES),
+                went_at >= start,
+                went_at < end,
+            )
+        ).scalar_one()
+        if count < record.contact_cap:
+            return None
+        rule = record.rule() or SendRule(timezone=timezone)
+        return rule.earliest(end)
 
     def hand_over(self, key: str, claim: str) -> bool:
         """The commit point of a send: the receiver is ready and the last part of the
@@ -144,10 +196,10 @@ class OutboxStore(Database):
 
     def deliveries(
         self, *, statuses: Sequence[str] = (), account: str | None = None, keys: Sequence[str] = (),
-        limit: int | None = None,
+        touchpoint: str | None = None, limit: int | None = None,
     ) -> list[OutboxRecord]:
         """Outbox rows, newest first, optionally only those in `statuses`, of one account or
-        with these keys (at most CHUNK of them)."""
+        touchpoint, or with these keys (at most CHUNK of them)."""
         query = sa.select(outbox)
         if keys:
             query = query.where(outbox.c.key.in_(list(keys)[:CHUNK]))
@@ -155,6 +207,8 @@ class OutboxStore(Database):
             query = query.where(outbox.c.status.in_(statuses))
         if account is not None:
             query = query.where(outbox.c.account_id == account)
+        if touchpoint is not None:
+            query = query.where(outbox.c.touchpoint == touchpoint)
         query = query.order_by(outbox.c.id.desc())
         if limit is not None:
             query = query.limit(limit)
@@ -162,7 +216,45 @@ class OutboxStore(Database):
             return [OutboxRecord.of(row) for row in conn.execute(query)]
 
 
+    def due_deliveries(self, at: datetime, limit: int = 5_000) -> list[OutboxRecord]:
+        """Pending rows whose send window opened by `at` (`send_after` set and passed):
+        broadcasts, touches approved in review, emails a weekly cap put off. Soonest first."""
+        query = (
+            sa.select(outbox)
+            .where(outbox.c.status == "pending", outbox.c.send_after.is_not(None), outbox.c.send_after <= at)
+            .order_by(outbox.c.send_after, outbox.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [OutboxRecord.of(row) for row in conn.execute(query)]
+
+    def edit_held(self, key: str, reviewed_by: str, *, subject: str | None = None, body: str | None = None) -> bool:
+        """Change the message of a delivery still held for review; False when it is not held."""
+        values: Row = {"reviewed_by": reviewed_by}
+        if subject is not None:
+            values["subject"] = subject
+        if body is not None:
+            values["body"] = body
+        with self.transaction() as conn:
+            result = conn.execute(outbox.update().where(outbox.c.key == key, outbox.c.status == "held").values(values))
+        return result.rowcount == 1
+
+
 def delivery_values(delivery: Delivery, stamp: datetime) -> Row:
-    values = with_account_id(delivery.model_dump(exclude={"skipped"}))
-    status = "pending" if delivery.skipped is None else "skipped"
-    return {**values, "status": status, "last_error": delivery.skipped, "attempts": 0, "created_at": stamp}
+    values = with_account_id(delivery.model_dump(exclude={"skipped", "held", "send_rule"}))
+    status = "skipped" if delivery.skipped is not None else "held" if delivery.held else "pending"
+    rule = None if delivery.send_rule is None else delivery.send_rule.model_dump_json()
+    return {**values, "status": status, "last_error": delivery.skipped, "attempts": 0, "created_at": stamp,
+            "send_rule": rule}
+
+
+def change_delivery(conn: Connection, change: DeliveryChange) -> str | None:
+    """A held delivery approved or dropped; a row no longer held (reviewed already) is left
+    alone. Returns the channel of the row changed, None when none was."""
+    values: Row = {"status": change.status, "reviewed_by": change.reviewed_by}
+    if change.status == "pending":
+        values["send_after"] = change.send_after
+    else:
+        values["last_error"] = change.reason
+    update = outbox.update().where(outbox.c.key == change.key, outbox.c.status == "held").values(values)
+    return conn.execute(update.returning(outbox.c.channel)).scalar()

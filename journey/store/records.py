@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from journey.domain.sendwindow import SendRule
+
 
 class Record(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -112,6 +114,13 @@ class OutboxRecord(Record):
     claimed_at: datetime | None = None
     send_after: datetime | None = None
     timezone: str | None = None
+    reviewed_by: str | None = None
+    contact_cap: int | None = None
+    send_rule: str | None = None
+
+    def rule(self) -> SendRule | None:
+        """The send window it goes out in (None: any moment)."""
+        return None if self.send_rule is None else SendRule.model_validate_json(self.send_rule)
 
 
 class RedAccountRecord(Record):

@@ -19,7 +19,7 @@ __all__ = ["DELIVERED_STATUSES", "DELIVERY_CHANNELS", "DELIVERY_STATUSES", "TASK
 
 # The newest migration in journey/store/migrations/versions/: a store at this revision needs
 # no migrating (a test keeps it equal to Alembic's head).
-SCHEMA_REVISION = "0009"
+SCHEMA_REVISION = "0010"
 
 # Status values are the domain's (migrations 0004 and 0005 added the outbox's claimed
 # statuses; see OutboxStore.claim_delivery and hand_over; 0007 added `skipped`).
@@ -184,10 +184,19 @@ outbox = sa.Table(
     # account's timezone, business days and holidays), and that timezone; null: at once.
     sa.Column("send_after", UTCDateTime),
     sa.Column("timezone", sa.String(64)),
+    # Migration 0010: who approved, dropped or edited a touch held for review; the
+    # playbook's weekly cap of emails to its recipient (null: no cap).
+    sa.Column("reviewed_by", sa.String),
+    sa.Column("contact_cap", sa.Integer),
+    # The send window it goes out in (JSON of journey.domain.sendwindow.SendRule), so a
+    # touch moved by the cap lands in a window too.
+    sa.Column("send_rule", sa.Text),
     _check_in("channel", DELIVERY_CHANNELS),
     _check_in("status", DELIVERY_STATUSES),
     # The delivery sweep reads pending rows in due order.
     sa.Index("ix_outbox_status_due", "status", "due"),
+    # The weekly cap counts a recipient's emails.
+    sa.Index("ix_outbox_recipient", "recipient"),
 )
 
 usage = sa.Table(

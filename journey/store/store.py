@@ -22,7 +22,7 @@ from journey.store.broadcast import BroadcastStore
 from journey.store.database import Row, now
 from journey.store.health_sweep import HealthSweepStore
 from journey.store.metrics import MetricsStore
-from journey.store.outbox import OutboxStore, delivery_values
+from journey.store.outbox import OutboxStore, change_delivery, delivery_values
 from journey.store.plans import PlansStore
 from journey.store.red_accounts import RedAccountsStore
 from journey.store.schema import outbox, tasks, timeline
@@ -33,13 +33,15 @@ from journey.store.usage import UsageStore
 
 @dataclass(frozen=True)
 class Written:
-    """What one `apply_effects` (or `apply_many`) wrote that was not there before: the
-    keys of the new timeline rows, and the new outbox rows' keys with the status each was
-    written with. Applying the same batch again writes nothing new, so what is counted
-    from this (the engine's metrics) is counted once however often a step is retried."""
+    """What one `apply_effects` (or `apply_many`) changed for the first time: the keys of
+    the new timeline rows, and the outbox rows that reached a status (key -> (channel,
+    status)): new rows with the status written (`pending`, `held`, `skipped`), held rows a
+    review dropped (`skipped`). Applying the same batch again changes nothing, so what is
+    counted from this (the engine's metrics) is counted once however often a step is
+    retried."""
 
     timeline: frozenset[str] = frozenset()
-    outbox: Mapping[str, str] = field(default_factory=dict)
+    outbox: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 class Store(
@@ -75,7 +77,7 @@ class Store(
             return Written()
         stamp = now()
         new_timeline: set[str] = set()
-        new_outbox: dict[str, str] = {}
+        new_outbox: dict[str, tuple[str, str]] = {}
         with self.transaction() as conn:
             for effects in batches:
                 written = self._write_effects(conn, effects, stamp, track_new)
@@ -94,11 +96,15 @@ class Store(
             change_task(conn, change)
         queued = [delivery_values(d, stamp) for d in effects.deliveries]
         new_outbox = set(self._insert_new(conn, outbox, queued, track_new))
+        statuses = {row["key"]: (row["channel"], row["status"]) for row in queued if row["key"] in new_outbox}
+        for reviewed in effects.delivery_changes:
+            channel = change_delivery(conn, reviewed)
+            if channel is not None and track_new:
+                statuses[reviewed.key] = (channel, reviewed.status)
         for red in effects.red_rows:
             self.write_red_row(conn, red)
         if effects.snapshot is not None:
             write_snapshot(conn, effects.snapshot, stamp)
-        statuses = {row["key"]: row["status"] for row in queued if row["key"] in new_outbox}
         return Written(frozenset(new_timeline), statuses)
 
     def _insert_new(self, conn: Connection, table: sa.Table, values: list[Row], track: bool = False) -> list[str]:

@@ -170,7 +170,8 @@ class EngineMetrics:
 
     def written(self, effects: Effects, written: Written, model: Callable[[], str | None]) -> None:
         """Count what a journey step wrote for the first time: the touchpoints it fired and
-        the touches written with a status other than `pending` (`skipped`, `held`).
+        the touches that reached a status other than `pending` (written `held` or
+        `skipped`, or dropped in review: `skipped`).
         `model` gives the account's engagement model when the step does not say it."""
         if not self.enabled:
             return
@@ -179,10 +180,9 @@ class EngineMetrics:
             label = effects.snapshot.model.value if effects.snapshot is not None else model() or "unknown"
             for kind in fired:
                 self._fired.add(1, {"model": label, "kind": kind})
-        channels = {d.key: d.channel for d in effects.deliveries}
-        for key, status in written.outbox.items():
-            if status != "pending" and key in channels:
-                self._deliveries.add(1, {"channel": channels[key], "status": status})
+        for channel, status in written.outbox.values():
+            if status != "pending":
+                self._deliveries.add(1, {"channel": channel, "status": status})
 
     def reminded(self, reminders: int, escalations: int) -> None:
         if self.enabled:

@@ -1,5 +1,5 @@
-"""Temporal Schedules for the periodic sweeps: the nightly health sweep and the daily
-task-reminder sweep.
+"""Temporal Schedules for the periodic sweeps: the nightly health sweep, the daily
+task-reminder sweep, and the delivery sweep every few minutes.
 
 `ensure_schedules(client)` creates every missing schedule and leaves existing ones alone
 (their time may have been changed with `journey schedule set`), so `journey up` and every
@@ -22,6 +22,7 @@ from temporalio.client import (
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleDescription,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -32,7 +33,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.messages import HealthSweepInput, ReminderSweepInput
+from activities.messages import DeliverySweepInput, HealthSweepInput, ReminderSweepInput
 from journey.domain import names
 
 TIME_ZONE = "UTC"
@@ -48,11 +49,17 @@ class Sweep:
     description: str
     hour: int
     minute: int = 0
-    # The workflow's input; every sweep's takes an optional `today` (default: the run's date).
+    # The workflow's input; every sweep's takes an optional `today` or `at` (default: the run's).
     make_input: Callable[[], Any] = ReminderSweepInput
+    # A sweep that runs every so many minutes instead of daily at hour:minute.
+    every_minutes: int | None = None
 
     def input(self) -> Any:
         return self.make_input()
+
+    @property
+    def daily(self) -> bool:
+        return self.every_minutes is None
 
 
 SWEEPS: dict[str, Sweep] = {
@@ -71,7 +78,23 @@ SWEEPS: dict[str, Sweep] = {
         description="remind and escalate people's overdue tasks",
         hour=8,
     ),
+    "deliveries": Sweep(
+        name="deliveries",
+        schedule_id=names.Schedule.DELIVERIES,
+        workflow=names.Workflow.DELIVERY_SWEEP,
+        description="send the outbox rows whose send window has opened (broadcasts, approved and capped touches)",
+        hour=0,
+        make_input=DeliverySweepInput,
+        # Send windows open on the hour or the half hour: a touch waits at most this long.
+        every_minutes=15,
+    ),
 }
+# The sweeps whose time of day `journey schedule set` changes.
+DAILY_SWEEPS = [name for name, sweep in SWEEPS.items() if sweep.daily]
+
+
+def every(minutes: int) -> ScheduleSpec:
+    return ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(minutes=minutes))], time_zone_name=TIME_ZONE)
 
 
 def daily_at(hour: int, minute: int = 0) -> ScheduleSpec:
@@ -97,12 +120,19 @@ def build_schedule(sweep: Sweep, *, task_queue: str = names.TASK_QUEUE, hour: in
             sweep.input(),
             id=sweep.schedule_id,
             task_queue=task_queue,
-            static_summary=f"Daily sweep: {sweep.description}",
+            static_summary=f"{'Daily sweep' if sweep.daily else f'Every {sweep.every_minutes} minutes'}: {sweep.description}",
         ),
-        spec=daily_at(sweep.hour if hour is None else hour, sweep.minute if minute is None else minute),
+        spec=(
+            daily_at(sweep.hour if hour is None else hour, sweep.minute if minute is None else minute)
+            if sweep.every_minutes is None
+            else every(sweep.every_minutes)
+        ),
         # One sweep at a time; a sweep missed while the server was down runs when it is
-        # back the same day, not days later.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(hours=23)),
+        # back (the same day for a daily one, not days later).
+        policy=SchedulePolicy(
+            overlap=ScheduleOverlapPolicy.SKIP,
+            catchup_window=timedelta(hours=23) if sweep.daily else timedelta(minutes=sweep.every_minutes or 0),
+        ),
     )
 
 
@@ -149,6 +179,7 @@ def summary(sweep: Sweep, description: ScheduleDescription | None) -> dict[str, 
     return row | {
         "exists": True,
         "time": _time_of_day(description),
+        "every_minutes": sweep.every_minutes,
         "time_zone": description.schedule.spec.time_zone_name or TIME_ZONE,
         "paused": description.schedule.state.paused,
         "task_queue": action.task_queue if isinstance(action, ScheduleActionStartWorkflow) else None,
@@ -170,7 +201,9 @@ async def show(client: Client) -> list[dict[str, Any]]:
 
 
 async def set_time(client: Client, sweep: Sweep, hour: int, minute: int = 0, *, task_queue: str = names.TASK_QUEUE) -> dict[str, Any]:
-    """Move a sweep to another time of day (creating its schedule if missing)."""
+    """Move a daily sweep to another time of day (creating its schedule if missing)."""
+    if not sweep.daily:
+        raise ValueError(f"the {sweep.name} sweep runs every {sweep.every_minutes} minutes; it has no time of day")
     spec = daily_at(hour, minute)
     if await describe(client, sweep) is None:
         await client.create_schedule(sweep.schedule_id, build_schedule(sweep, task_queue=task_queue, hour=hour, minute=minute))

@@ -16,10 +16,9 @@ from datetime import date, timedelta
 from temporalio.client import Client
 
 from journey.domain import names
-from journey.domain.engine.tasks import MAX_SHIFT_DAYS, parse_tasks_moved
 from journey.domain.errors import InputError, NotFound
 from journey.domain.models import JourneyStatus
-from journey.domain.touches import RED_TOUCHPOINTS
+from journey.domain.task_moves import MAX_SHIFT_DAYS, parse_tasks_moved
 from journey.store import Store
 from journey.store.records import TaskRecord
 from journey.store.tasks import TaskCover
@@ -27,10 +26,11 @@ from journey.temporal.journeys import send_event
 
 
 def _journey_tasks(store: Store, account: str) -> list[TaskRecord]:
+    """The account's open tasks: the journey's and its red-account remediation's (the
+    journey tells the remediation to move its own)."""
     if store.find_account(account) is None:
         raise NotFound(f"no account {account!r} in the store (enroll it first, or check the id)")
-    # A red-account remediation's tasks are its own, not the journey's to move.
-    return [t for t in store.tasks(account=account) if t.touchpoint not in RED_TOUCHPOINTS]
+    return store.tasks(account=account)
 
 
 def _payload(data: dict[str, object]) -> dict[str, object]:

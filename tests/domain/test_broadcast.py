@@ -9,6 +9,7 @@ import pytest
 
 from journey.config import playbooks_dir
 from journey.domain import broadcast as bc
+from journey.domain.effects import Delivery
 from journey.domain.enums import ContactRole, EngagementModel
 from journey.domain.errors import InputError, NotFound
 from journey.domain.models import Contact
@@ -126,10 +127,21 @@ def test_bad_ids_are_refused() -> None:
         bc.check_id("inc:1")
 
 
-def test_send_window_of_the_playbook() -> None:
-    book = load_playbooks(playbooks_dir())[EngagementModel.enterprise].model_copy(update={"send_window": "09:00-17:00"})
+def test_send_window_and_cap_of_the_playbook() -> None:
+    book = load_playbooks(playbooks_dir())[EngagementModel.enterprise].model_copy(
+        update={"send_window": "09:00-17:00", "max_emails_per_contact_per_week": 2}
+    )
+    message = Delivery(key="broadcast:inc-1:acme:chris", account="acme", touchpoint="broadcast:inc-1", channel="email",
+                       recipient="chris@acme.example", subject="s", body="b", due=TODAY)
     saturday_night = datetime(2026, 3, 7, 22, 0, tzinfo=UTC)
-    opens = bc.window_opens(book, "Europe/Berlin", "DE", saturday_night.date(), saturday_night)
-    assert opens == datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
-    assert bc.window_opens(book.model_copy(update={"send_window": None}), None, None, TODAY, saturday_night) is None
+    placed = bc.placed(message, book, "Europe/Berlin", "DE", saturday_night)
+    assert placed.send_after == datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # Monday 09:00 in Berlin
+    assert placed.timezone == "Europe/Berlin" and placed.contact_cap == 2
+    assert placed.send_rule is not None and placed.send_rule.country == "DE"
+    tuesday_noon = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
+    assert bc.placed(message, book, "Europe/Berlin", "DE", tuesday_noon).send_after is None  # the window is open
+    no_window = bc.placed(message, book.model_copy(update={"send_window": None}), None, None, saturday_night)
+    assert no_window.send_after is None and no_window.send_rule is None and no_window.contact_cap == 2
+    slack = bc.placed(message.model_copy(update={"channel": "slack"}), book, None, None, saturday_night)
+    assert slack.contact_cap is None
 

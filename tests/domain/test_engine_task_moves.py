@@ -6,9 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 
-from journey.domain.engine.tasks import parse_tasks_moved
 from journey.domain.errors import InvalidEvent, PayloadError
 from journey.domain.reminders import OpenTaskRow, reminder_effects
+from journey.domain.task_moves import parse_tasks_moved
 from tests.domain.test_engine import apply, enrolled
 
 TODAY = date(2026, 1, 5)

@@ -164,7 +164,8 @@ def _opened(account: str, items: list[tuple[str, date]]):  # type: ignore[no-unt
 
 
 def test_schedule_command_names_every_sweep() -> None:
-    from journey.cli.schedule import SWEEP_NAMES
-    from journey.temporal.schedules import SWEEPS
+    from journey.cli.schedule import DAILY_SWEEP_NAMES, SWEEP_NAMES
+    from journey.temporal.schedules import DAILY_SWEEPS, SWEEPS
 
     assert sorted(SWEEP_NAMES) == sorted(SWEEPS)
+    assert sorted(DAILY_SWEEP_NAMES) == sorted(DAILY_SWEEPS)

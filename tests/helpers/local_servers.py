@@ -196,7 +196,7 @@ class SmtpRecorder(_Recorder):
                         recipient=",".join(envelope.rcpt_tos),
                         subject=" ".join(str(message["Subject"]).split()),
                         at=time.monotonic(),
-                        raw={"to": str(message["To"]), "from": envelope.mail_from},
+                        raw={"to": str(message["To"]), "from": envelope.mail_from, "body": message.get_content()},
                     )
                 )
                 await asyncio.sleep(recorder.delay)

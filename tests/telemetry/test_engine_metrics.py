@@ -19,7 +19,7 @@ from activities.messages import ReminderSweepInput
 from activities.reminders import ReminderActivities
 from activities.store import StoreActivities
 from journey.delivery.outbox import OutboxSender
-from journey.domain.effects import Delivery, Effects, RedTrackerRow, TaskOpen, TimelineEntry
+from journey.domain.effects import Delivery, DeliveryChange, Effects, RedTrackerRow, TaskOpen, TimelineEntry
 from journey.domain.enums import EngagementModel, Stage
 from journey.domain.playbook_files import load_playbooks
 from journey.domain.touches import Touch
@@ -120,6 +120,24 @@ def test_touchpoints_fired_are_counted_once_however_often_a_step_is_applied(digi
     # A customer email with no one to go to is written `skipped`: counted as such, once.
     assert page.value("journey_deliveries_total", channel="email", status="skipped") == 1
     assert page.value("journey_deliveries_total", status="sent") == 0
+
+
+def test_held_touches_and_those_dropped_in_review_are_counted_once(digital_store: Store, served: Served) -> None:
+    held = delivery("acme/nurture-email/2026-03-02").model_copy(update={"held": True})
+    kept = delivery("acme/license-key/2026-03-02").model_copy(update={"held": True})
+    activities = StoreActivities(digital_store, metrics=served.metrics)
+    activities.apply_effects(Effects(account="acme", deliveries=[held, kept]))
+    dropped = DeliveryChange(key=held.key, touchpoint="nurture-email", status="skipped", reviewed_by="tara", reason="wrong")
+    approved = DeliveryChange(key=kept.key, touchpoint="license-key", status="pending", reviewed_by="tara")
+    for _ in range(2):
+        activities.apply_effects(Effects(account="acme", delivery_changes=[dropped, approved]))
+
+    page = served.scrape()
+    assert page.value("journey_deliveries_total", channel="email", status="held") == 2
+    assert page.value("journey_deliveries_total", channel="email", status="skipped") == 1
+    assert {row.key: row.status for row in digital_store.deliveries(keys=[held.key, kept.key])} == {
+        held.key: "skipped", kept.key: "pending",
+    }
 
 
 def test_reminders_and_escalations_are_counted_from_what_the_sweep_wrote(
@@ -230,7 +248,9 @@ def test_the_store_says_what_a_step_wrote_new_on_each_database(any_store: Store)
     assert any_store.apply_effects(fired_step()).timeline == frozenset()  # not asked: not tracked
     assert first.timeline == {entry.key for entry in effects.timeline}
     assert first.outbox == {
-        "acme/nurture-email/2026-03-02": "pending", "acme/red-1/red-alert": "pending", "acme/enablement/2026-03-02": "skipped",
+        "acme/nurture-email/2026-03-02": ("email", "pending"),
+        "acme/red-1/red-alert": ("slack", "pending"),
+        "acme/enablement/2026-03-02": ("email", "skipped"),
     }
     assert (again.timeline, dict(again.outbox)) == (frozenset(), {})
     assert any_store.journeys_by_stage_and_health() == {("signed", "green"): 1}

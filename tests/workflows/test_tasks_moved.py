@@ -56,3 +56,38 @@ async def test_snooze_and_reassign_reach_store_timeline_and_wake_up(env, store, 
     assert {t.owner for t in store.tasks(account="moved") if t.owner_role == "ta"} == {"bo"}
     assert any(r.detail.get("status") == "reassigned" for r in store.timeline("moved") if r.kind == "task")
     await handle.terminate("test over")
+
+
+async def test_the_red_account_remediation_moves_its_tasks_with_the_journey(store, task_queue) -> None:
+    """A red account's action plan is the TA's too: a reassignment hands it to the cover,
+    a snooze moves it, and the follow-ups opened while the cover holds are the cover's."""
+    from journey.temporal.journeys import enroll_one as enroll
+    from tests.helpers.journeys import own_time_skipping_env, quiet_settings
+    from workflows.worker import build_worker
+
+    account = Account.model_validate({
+        "id": "redmoved", "name": "Red Moved Co", "segment": "strategic", "tier": 1, "seats": 100, "arr": 90_000,
+        "signed": SIGNED, "renewal": date(2027, 1, 5), "ta": "ana", "ae": "sam",
+    })
+    async with own_time_skipping_env() as env, build_worker(env.client, store, task_queue=task_queue, settings=quiet_settings()):
+        assert await enroll(env.client, account, today=SIGNED, task_queue=task_queue)
+        handle = env.client.get_workflow_handle(names.journey_workflow_id(account.id))
+        await advance_to(env, handle, SIGNED + timedelta(days=1))
+        await send_event(env.client, "redmoved", names.Update.SET_HEALTH, {"color": "red", "reason": "champion left"})
+        today = (await advance_to(env, handle, SIGNED + timedelta(days=2))).today
+        [plan] = [t for t in store.tasks(account="redmoved") if t.touchpoint == "red-action-plan"]
+        assert plan.owner == "ana"
+
+        await reassign(env.client, store, "ana", "bo", today, until=today + timedelta(days=60))
+        await advance_to(env, handle, today + timedelta(days=1))
+        [plan] = [t for t in store.tasks(account="redmoved") if t.touchpoint == "red-action-plan"]
+        assert plan.owner == "bo"
+        until = plan.due + timedelta(days=5)
+        await snooze(env.client, store, "redmoved", "red-action-plan", until, today + timedelta(days=1))
+        await advance_to(env, handle, today + timedelta(days=9))
+        tasks = {t.touchpoint: t for t in store.tasks(account="redmoved")}
+        assert tasks["red-action-plan"].due == until
+        assert tasks["red-follow-up"].owner == "bo"  # opened after the reassignment, while the cover holds
+        moved = [r.detail["status"] for r in store.timeline("redmoved") if r.kind == "task" and r.name == "red-action-plan"]
+        assert moved == ["reassigned", "snoozed"]
+        await handle.terminate("test over")

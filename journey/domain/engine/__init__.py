@@ -5,6 +5,7 @@ from journey.domain.engine.commands import (
     ContinueAsNew,
     EndRemediation,
     ForwardTaskDone,
+    ForwardTasksMoved,
     LoadPlaybook,
     StartRemediation,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "EndRemediation",
     "Engine",
     "ForwardTaskDone",
+    "ForwardTasksMoved",
     "JourneyState",
     "LoadPlaybook",
     "StartRemediation",

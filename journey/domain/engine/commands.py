@@ -50,8 +50,16 @@ class ForwardTaskDone:
 
 
 @dataclass(frozen=True, slots=True)
+class ForwardTasksMoved:
+    """Open tasks were moved or handed to a cover on the journey: the running remediation
+    moves its own tasks the same way (the `tasks_moved` payload, as checked)."""
+
+    payload: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
 class ContinueAsNew:
     """A new term began: start the next run with the state as it is."""
 
 
-Command = LoadPlaybook | StartRemediation | EndRemediation | ForwardTaskDone | ContinueAsNew
+Command = LoadPlaybook | StartRemediation | EndRemediation | ForwardTaskDone | ForwardTasksMoved | ContinueAsNew

@@ -14,13 +14,22 @@ from typing import Literal
 
 from journey.domain.bounds import REASON_LENGTH
 from journey.domain.calendar import add_months, next_business_day
-from journey.domain.effects import AccountSnapshot, Effects, TaskChange, TaskOpen, TimelineEntry, TimelineKind
+from journey.domain.effects import (
+    AccountSnapshot,
+    DeliveryChange,
+    Effects,
+    TaskChange,
+    TaskOpen,
+    TimelineEntry,
+    TimelineKind,
+)
 from journey.domain.engine import touchpoints as calendar
 from journey.domain.engine.commands import (
     Command,
     ContinueAsNew,
     EndRemediation,
     ForwardTaskDone,
+    ForwardTasksMoved,
     LoadPlaybook,
     StartRemediation,
 )
@@ -34,10 +43,20 @@ from journey.domain.engine.contacts import (
     merge,
 )
 from journey.domain.engine.events import allowed_events, check_event, completed_event, completes, repeat_of
+from journey.domain.engine.review import (
+    REVIEW_TASK,
+    REVIEW_TASK_SUFFIX,
+    REVIEWED_SUFFIX,
+    DeliveriesReviewed,
+    approved_send_after,
+    plan_review,
+    review_task_due,
+)
 from journey.domain.engine.state import (
     DEFAULT_MANUAL_HEALTH_DAYS,
     IDLE_WAKE_DAYS,
     LATE_GRACE_DAYS,
+    HeldTouch,
     JourneyState,
     TrackedTask,
 )
@@ -50,16 +69,7 @@ from journey.domain.engine.steps import (
     USAGE_REPORT,
     USAGE_REPORT_DUE_DAYS,
 )
-from journey.domain.engine.tasks import (
-    MOVE_STATUS,
-    Move,
-    Reassign,
-    Reschedule,
-    Snooze,
-    cover_of,
-    plan_moves,
-    with_cover,
-)
+from journey.domain.engine.tasks import Move, plan_moves
 from journey.domain.engine.touchpoints import Firing
 from journey.domain.enums import Health, Stage
 from journey.domain.events import (
@@ -75,11 +85,12 @@ from journey.domain.events import (
     event_name_for_cli,
 )
 from journey.domain.machines import HealthMachine, Lifecycle, lowered
-from journey.domain.models import Account, Contact, DueTouchpoint, JourneyStatus, OpenTask
+from journey.domain.models import Account, Contact, DueTouchpoint, HeldDelivery, JourneyStatus, OpenTask
 from journey.domain.names import Update
-from journey.domain.playbook import Channel, Playbook, Touchpoint
+from journey.domain.playbook import Channel, OwnerRole, Playbook, Touchpoint
 from journey.domain.remediation import RedEpisode
-from journey.domain.sendwindow import DEFAULT_TIMEZONE, send_after
+from journey.domain.sendwindow import DEFAULT_TIMEZONE, SendRule, zone
+from journey.domain.task_moves import MOVE_STATUS, Reassign, Reschedule, Snooze, cover_of, with_cover
 from journey.domain.team import DEFAULT_TEAM, Team
 from journey.domain.touches import ADD_CONTACT, RED_TOUCHPOINTS, Touch, covered, customer_address
 
@@ -173,6 +184,7 @@ class Engine:
             consumption=s.consumption,
             open_tasks=[OpenTask(touchpoint=t.touchpoint, due=t.due, owner=t.owner, key=t.key) for t in s.tasks],
             next_touchpoints=self.next_touchpoints(),
+            held_deliveries=[HeldDelivery(key=h.key, touchpoint=h.touchpoint, due=h.due) for h in s.held],
             remediation=s.remediation_id,
             playbook_version=s.playbook.version,
             allowed_events=allowed_events(self.s, self.lifecycle),
@@ -210,6 +222,7 @@ class Engine:
             touchpoints=[tp for tp in s.playbook.touchpoints if tp.id in RED_TOUCHPOINTS],
             playbook_version=s.playbook.version,
             team=s.team,
+            covers=list(s.covers),
         )
 
     # ----- recording -----
@@ -385,6 +398,7 @@ class Engine:
                 self._set_health(s.score_color, s.score_reason or "health score", expired, "score")
         for firing in calendar.due(s, today):
             self._fire(firing, today)
+        self._open_review_tasks(today)
 
     def _occurrence_key(self, tp: Touchpoint, raw: date, suffix: str = "") -> str:
         return f"{self.s.account.id}/{tp.id}/{raw.isoformat()}{suffix}"
@@ -397,39 +411,116 @@ class Engine:
         unsent = touch.unsendable()
         if unsent is not None:
             extra |= {"status": "skipped", "reason": unsent}
+        held = unsent is None and s.playbook.holds_for_review(tp)
+        if held:
+            extra["status"] = "held"
         self.effects.timeline.append(touch.timeline(**extra))
         if tp.automated:
             recipient = s.team.red_accounts_channel if tp.channel is Channel.slack else customer_address(s.account, tp.to) or ""
             subject = f"{tp.title}: {s.account.name}"
             body = _delivery_body(tp, s.account, firing.fire, milestone)
-            timezone = s.account.timezone or s.playbook.timezone or DEFAULT_TIMEZONE
+            rule = self._send_rule()
+            goes = self._send_after(firing.fire, today, rule)
+            cap = s.playbook.max_emails_per_contact_per_week if tp.channel is Channel.email else None
             self.effects.deliveries.append(
                 touch.message(
-                    recipient, subject, body, skipped=unsent,
-                    send_after=self._send_after(firing.fire, today, timezone), timezone=timezone,
+                    recipient, subject, body, skipped=unsent, send_after=goes, timezone=rule.timezone,
+                    send_rule=rule if rule.window is not None else None, held=held, contact_cap=cap,
                 )
             )
+            if held:
+                s.held.append(HeldTouch(key=touch.key, touchpoint=tp.id, due=firing.fire, held_on=today, send_after=goes))
             if unsent is not None and not any(t.touchpoint == ADD_CONTACT for t in s.tasks):
                 self._open_task(touch.add_contact_task(), today)
             return
         self._open_task(touch.task(s.team), today)
 
-    def _send_after(self, due: date, today: date, timezone: str) -> datetime | None:
-        """When an automated touch due on `due` may go out: in the playbook's send window,
-        never before the start of the journey's business day `today` (a touch caught up
-        late waits for a window too). None without a window: at once."""
+    def _send_rule(self) -> SendRule:
+        """The account's send window: its timezone (else the playbook's, else UTC), the
+        playbook's window, days and company holidays, the account's country."""
         s = self.s
-        if s.playbook.send_window is None:
-            return None
-        return send_after(
-            due,
-            datetime.combine(today, time(), UTC),
-            timezone,
-            s.account.country,
-            s.playbook.send_window,
-            s.playbook.send_days,
-            frozenset(s.playbook.holidays),
+        return SendRule(
+            timezone=s.account.timezone or s.playbook.timezone or DEFAULT_TIMEZONE,
+            window=s.playbook.send_window,
+            days=s.playbook.send_days,
+            holidays=s.playbook.holidays,
+            country=s.account.country,
         )
+
+    @staticmethod
+    def _send_after(due: date, today: date, rule: SendRule) -> datetime | None:
+        """When an automated touch due on `due` may go out: in the send window, never
+        before the start of `due` in the account's timezone nor the start of the journey's
+        business day `today` (a touch caught up late waits for a window too). None
+        without a window: at once."""
+        if rule.window is None:
+            return None
+        due_start = datetime.combine(due, time(), zone(rule.timezone))
+        return rule.earliest(max(due_start, datetime.combine(today, time(), UTC)))
+
+    # ----- review before send -----
+
+    def _open_review_tasks(self, today: date) -> None:
+        """A held touch unreviewed for the playbook's `review_days` becomes the TA's task
+        (it stays held)."""
+        s = self.s
+        for held in s.held:
+            if held.tasked or review_task_due(s, held) > today:
+                continue
+            held.tasked = True
+            tp = s.playbook.touchpoint(held.touchpoint)
+            what = f"{tp.channel.value} " if tp is not None else ""
+            task = TaskOpen(
+                key=f"{held.key}{REVIEW_TASK_SUFFIX}",
+                account=s.account.id,
+                touchpoint=REVIEW_TASK,
+                title=f"Review the held {held.touchpoint} {what}(journey deliveries show {held.key})",
+                owner_role=OwnerRole.ta.value,
+                owner=s.account.ta,
+                due=today,
+                playbook_version=s.playbook.version,
+            )
+            self._record("touchpoint", REVIEW_TASK, today, task.key, status="task", delivery=held.key,
+                         due=today.isoformat(), owner=OwnerRole.ta.value)
+            self._open_task(task, today)
+
+    def check_review(self, change: DeliveriesReviewed, today: date) -> list[HeldTouch]:
+        """Refuse a review the journey cannot take (`InvalidEvent`); the touches it names."""
+        return plan_review(self.s, change, today)
+
+    def review_deliveries(self, change: DeliveriesReviewed, today: date, now: datetime) -> None:
+        """Approve held touches (they go out in their send window, not before `now`, the
+        journey's business moment) or drop them with a reason; a timeline row records who
+        did it, and a review task of theirs is done with it."""
+        s = self.s
+        rule = self._send_rule()
+        for held in self.check_review(change, today):
+            s.held.remove(held)
+            detail: dict[str, object] = {"status": "approved" if change.action == "approve" else "skipped",
+                                         "by": change.by, "delivery": held.key}
+            if change.reason:
+                detail["reason"] = change.reason
+            if change.late:
+                detail["late"] = True
+            self._record("touchpoint", held.touchpoint, today, f"{held.key}{REVIEWED_SUFFIX}", **detail)
+            if change.action == "approve":
+                goes = approved_send_after(held, rule.earliest(now)) if rule.window is not None else None
+                self.effects.delivery_changes.append(
+                    DeliveryChange(key=held.key, touchpoint=held.touchpoint, status="pending",
+                                   reviewed_by=change.by, send_after=goes)
+                )
+            else:
+                self.effects.delivery_changes.append(
+                    DeliveryChange(key=held.key, touchpoint=held.touchpoint, status="skipped",
+                                   reviewed_by=change.by, reason=f"skipped in review by {change.by}: {change.reason}")
+                )
+            self._close_task_key(f"{held.key}{REVIEW_TASK_SUFFIX}", today, f"{detail['status']} by {change.by}")
+
+    def _close_task_key(self, key: str, on: date, notes: str) -> None:
+        for task in [t for t in self.s.tasks if t.key == key]:
+            self.s.tasks.remove(task)
+            self.effects.task_changes.append(TaskChange(key=task.key, status="done", done_on=on, notes=notes))
+            self._record("task", task.touchpoint, on, status="done", task=task.key, notes=notes)
 
     def _open_task(self, task: TaskOpen, opened: date) -> None:
         if self.s.covers:
@@ -475,6 +566,11 @@ class Engine:
         # A task a person moved comes back on its new due date: the journey wakes then.
         candidates.extend(
             (t.due, t.touchpoint, f"{t.touchpoint} due {t.due}") for t in s.tasks if t.moved and t.due > today
+        )
+        # A touch held for review too long becomes the TA's task: the journey wakes then.
+        candidates.extend(
+            (review_task_due(s, h), REVIEW_TASK, f"{h.touchpoint} held for review; review task {review_task_due(s, h)}")
+            for h in s.held if not h.tasked
         )
         idle = today + timedelta(days=IDLE_WAKE_DAYS)
         hard = min(candidates, default=(idle, "idle check", f"nothing due; idle check {idle}"))
@@ -608,6 +704,13 @@ class Engine:
         for task in list(self.s.tasks):
             self.effects.task_changes.append(TaskChange(key=task.key, status="cancelled", notes=reason))
         self.s.tasks.clear()
+        # What still waits for review is never to be sent.
+        for held in self.s.held:
+            self.effects.delivery_changes.append(
+                DeliveryChange(key=held.key, touchpoint=held.touchpoint, status="skipped", reviewed_by="journey",
+                               reason=f"held for review when the journey ended: {reason}")
+            )
+        self.s.held.clear()
         if self.s.health is Health.red:
             self._commands.append(EndRemediation(self.s.red_episode, on, reason))
 
@@ -720,6 +823,9 @@ class Engine:
             )
         if isinstance(change, Reassign):
             self.s.covers = with_cover(self.s.covers, cover_of(change))
+        if self.s.remediation_id is not None:
+            # The remediation's own tasks (red-action-plan, follow-ups) move the same way.
+            self._commands.append(ForwardTasksMoved(change.model_dump(mode="json", exclude_none=True)))
         return moves
 
     def remediation_started(self, workflow_id: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -34,6 +34,19 @@ class TrackedTask(BaseModel):
     # Moved by a person (`tasks_moved`: snoozed or rescheduled): the journey wakes on its
     # new due date.
     moved: bool = False
+
+
+class HeldTouch(BaseModel):
+    """An automated touch written `held`, waiting for a person's review."""
+
+    key: str
+    touchpoint: str
+    # The day it fell due, and the day it was held (its review clock starts then).
+    due: date
+    held_on: date
+    send_after: datetime | None = None
+    # The TA has been given a task to review it.
+    tasked: bool = False
 
 
 class JourneyState(BaseModel):
@@ -73,6 +86,9 @@ class JourneyState(BaseModel):
     tasks: list[TrackedTask] = Field(default_factory=list)
     # Who takes whose new tasks (`tasks_moved` with a reassignment); empty for most journeys.
     covers: list[Cover] = Field(default_factory=list)
+    # Automated touches held for review (`journey deliveries approve|skip`); empty unless
+    # the playbook asks for review.
+    held: list[HeldTouch] = Field(default_factory=list)
     seq: int = 0
     red_episode: int = 0
     remediation_id: str | None = None
