@@ -18,15 +18,23 @@ from journey.domain.playbook import TaskPolicy
 from journey.domain.playbook_files import load_playbooks
 from journey.domain.reminders import ESCALATION_SUFFIX, REMINDER_SUFFIX, reminder_effects
 from journey.store import Store
+from journey.telemetry.metrics import EngineMetrics
 
 log = logging.getLogger(__name__)
 
 
 class ReminderActivities:
-    def __init__(self, store: Store, sender: OutboxSender, playbook_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        sender: OutboxSender,
+        playbook_dir: str | Path | None = None,
+        metrics: EngineMetrics | None = None,
+    ) -> None:
         self.store = store
         self.sender = sender
         self.playbook_dir = Path(playbook_dir) if playbook_dir is not None else playbooks_dir()
+        self.metrics = metrics or EngineMetrics()
 
     def policies(self) -> dict[EngagementModel, TaskPolicy]:
         """The task policy of each engagement model, from the worker's playbook files."""
@@ -48,6 +56,8 @@ class ReminderActivities:
             reminded=sum(1 for b in batches for c in b.task_changes if c.reminded_on is not None),
             escalated=sum(1 for b in batches for c in b.task_changes if c.escalated_on is not None),
         )
+        # A retried attempt finds these tasks marked and writes (and counts) none again.
+        self.metrics.reminded(report.reminded, report.escalated)
         # With the claimed ones: a row an earlier attempt died sending is sent now (never
         # handed over) or marked in doubt (handed over, no answer recorded).
         queued = self.store.pending_deliveries(key_suffixes=(REMINDER_SUFFIX, ESCALATION_SUFFIX), include_claimed=True)

@@ -18,20 +18,30 @@ from journey.domain.playbook import compact_json
 from journey.domain.playbook_files import load_playbooks
 from journey.domain.touches import PLAN_TOUCHPOINTS
 from journey.store import Store
+from journey.telemetry.metrics import EngineMetrics
 
 
 class StoreActivities:
     """Bound to one `Store` so tests and simulations can point a worker at their own database."""
 
-    def __init__(self, store: Store, playbook_dir: str | Path | None = None, reports_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        playbook_dir: str | Path | None = None,
+        reports_dir: Path | None = None,
+        metrics: EngineMetrics | None = None,
+    ) -> None:
         self.store = store
         self.playbook_dir = Path(playbook_dir) if playbook_dir is not None else playbooks_dir()
         self.reports_dir = reports_dir
+        self.metrics = metrics or EngineMetrics()
         self._playbooks: tuple[object, dict[EngagementModel, bytes]] | None = None
 
     @activity.defn(name=names.Activity.APPLY_EFFECTS)
     def apply_effects(self, effects: Effects) -> None:
-        self.store.apply_effects(effects)
+        written = self.store.apply_effects(effects, track_new=self.metrics.enabled)
+        # Counted from what was new in the store: a step retried or re-run counts nothing twice.
+        self.metrics.written(effects, written, lambda: self.store.engagement_model(effects.account))
 
     @activity.defn(name=names.Activity.ATTACH_REPORT)
     def attach_report(self, request: ReportRequest) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import os
 import tempfile
 from collections.abc import Callable
@@ -340,3 +341,27 @@ def _deployment_problems(value: str) -> list[str]:
         if separator in value:
             problems.append(f"contains {separator!r} (Temporal joins a deployment name and a build id with it)")
     return problems
+METRICS_PORT_SETTING = "JOURNEY_METRICS_PORT"
+METRICS_IP_SETTING = "JOURNEY_METRICS_IP"
+DEFAULT_METRICS_IP = "127.0.0.1"
+
+
+def metrics_port_from_env() -> int | None:
+    """JOURNEY_METRICS_PORT: the port a worker serves `/metrics` on; unset: no metrics."""
+    if setting(METRICS_PORT_SETTING) is None:
+        return None
+    return _port_from_env(METRICS_PORT_SETTING, 0)
+
+
+def metrics_ip_from_env() -> str:
+    """JOURNEY_METRICS_IP: the address `/metrics` is served on (default 127.0.0.1, this
+    machine only); `0.0.0.0` (or `::`) lets a Prometheus elsewhere scrape it."""
+    return ip_address(setting(METRICS_IP_SETTING) or DEFAULT_METRICS_IP, METRICS_IP_SETTING)
+
+
+def ip_address(text: str, name: str) -> str:
+    """`text` as an IPv4 or IPv6 address (normalized), or an InputError naming `name`."""
+    try:
+        return str(ipaddress.ip_address(text.strip()))
+    except ValueError:
+        raise InputError(f"{name}: {text[:60]!r} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)") from None

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.messages import HealthPlan, HealthSweepInput, HealthUpdateBatch
     from journey.domain import names
     from journey.domain.enums import Health
+    from journey.telemetry.metrics import record_health_sweep
     from workflows.messages import HealthSweepReport
 
 # Journeys told per activity: a retry after a worker crash repeats at most this many.
@@ -50,6 +51,8 @@ class HealthSweep:
             sent = await self._tell(plan, report)
             if not plan.more or sent == 0:
                 break
+        # The workflow's meter records nothing while replaying: once per run, as it ends.
+        record_health_sweep(workflow.metric_meter(), workflow.now() - workflow.info().start_time, report.changed)
         return report
 
     async def _tell(self, plan: HealthPlan, report: HealthSweepReport) -> int:

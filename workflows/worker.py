@@ -19,6 +19,7 @@ from journey.config import DeliverySettings, WorkerVersion, worker_version
 from journey.delivery.outbox import OutboxSender
 from journey.domain.names import TASK_QUEUE
 from journey.store import Store
+from journey.telemetry.metrics import EngineMetrics
 from workflows.account_journey import AccountJourney
 from workflows.delivery_sweep import DeliverySweep
 from workflows.deployment import CurrentVersion, VersionState, deployment_config
@@ -33,7 +34,12 @@ WORKFLOWS = [AccountJourney, RedAccountRemediation, TaskReminderSweep, HealthSwe
 # passed through, they are shared. The price: the sandbox no longer proxies what these
 # modules import, so their determinism rests on the code rules (workflow.now(), no I/O,
 # pure domain) and the replay tests over recorded histories.
-PASSTHROUGH = ("journey", "workflows", "activities", "transitions", "pydantic", "pydantic_core", "holidays", "dateutil")
+# OpenTelemetry is passed through for the tracing interceptor's workflow side (imported
+# only when tracing is on).
+PASSTHROUGH = (
+    "journey", "workflows", "activities", "transitions", "pydantic", "pydantic_core", "holidays", "dateutil",
+    "opentelemetry",
+)
 
 # Journeys a worker keeps in memory between their wake-ups. A journey wakes about once a
 # fortnight, so one evicted from the cache costs one replay of its (short) history when it
@@ -63,21 +69,24 @@ def build_worker(
     version: WorkerVersion | None = None,
     take_over: bool = False,
     on_version: Callable[[VersionState], None] | None = None,
+    metrics: EngineMetrics | None = None,
 ) -> Worker:
     """A worker for journeys on `task_queue`; `dry_run` records automated touches without
     sending; with `reports_dir`, value reviews get the account's report written there.
     On shutdown, running activities get `graceful_shutdown_timeout` to finish before they
-    are cancelled.
+    are cancelled. `metrics`: where its activities count what they do (none by default).
 
     It polls as `version` of its Worker Deployment (default: JOURNEY_DEPLOYMENT and
     JOURNEY_BUILD_ID, else `journey` and the package's version). Once running, it makes that
     version current if the deployment never had one (always, with `take_over`) and passes
     where the version stands to `on_version` (default: the log); see workflows.deployment."""
     version = version or worker_version()
-    store_activities = StoreActivities(store, playbook_dir, reports_dir)
-    sender = OutboxSender(store, settings or DeliverySettings.from_env(), dry_run=dry_run)
+    metrics = metrics or EngineMetrics()
+    store_activities = StoreActivities(store, playbook_dir, reports_dir, metrics)
+    on_outcome = metrics.delivered if metrics.enabled else None
+    sender = OutboxSender(store, settings or DeliverySettings.from_env(), dry_run=dry_run, on_outcome=on_outcome)
     deliveries = DeliveryActivities(sender)
-    reminders = ReminderActivities(store, sender, playbook_dir)
+    reminders = ReminderActivities(store, sender, playbook_dir, metrics)
     # The sweep tells journeys their health through this worker's own client.
     health = HealthActivities(store, client, health_config)
     return Worker(

@@ -84,16 +84,18 @@ for command in (
 
 def entry() -> None:
     """Console-script entry. The process leaves without interpreter teardown once its
-    output is flushed: the Temporal SDK's runtime threads can abort a normal exit
-    (sdk-python #300), and nothing else needs the teardown."""
-    from journey.temporal.client import use_quiet_runtime
+    output is flushed (and its spans sent, when tracing is on): the Temporal SDK's runtime
+    threads can abort a normal exit (sdk-python #300), and nothing else needs the
+    teardown. The SDK's runtime is created by the first client
+    (`journey.temporal.runtime`), so a worker can have it serve metrics."""
+    from journey.telemetry import tracing
 
-    use_quiet_runtime()
     try:
         main(standalone_mode=True)
         code = 0
     except SystemExit as exit_:
         code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    tracing.shutdown()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

@@ -19,6 +19,8 @@ from journey.domain.names import TASK_QUEUE
 
 if TYPE_CHECKING:
     from journey.config import DeliverySettings, WorkerVersion
+    from journey.telemetry.metrics import EngineMetrics
+    from journey.temporal.runtime import MetricsEndpoint
     from workflows.deployment import VersionState
 
 # The worker assembly's default, spelled out so `journey --help` does not import it
@@ -43,6 +45,58 @@ def server_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Where the server keeps its state (default: $JOURNEY_HOME/temporal).",
     )(func)
     return func
+
+
+def metrics_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--metrics-ip",
+        default=None,
+        help="Address to serve /metrics on [default: JOURNEY_METRICS_IP, else 127.0.0.1]; 0.0.0.0 to let "
+        "another host scrape it.",
+    )(func)
+    func = click.option(
+        "--metrics-port",
+        type=click.IntRange(1, 65_535),
+        default=None,
+        help="Serve Prometheus metrics (the SDK's temporal_* and the engine's journey_*) at "
+        "http://IP:PORT/metrics [default: JOURNEY_METRICS_PORT, else none].",
+    )(func)
+    return func
+
+
+def metrics_endpoint(port: int | None, ip: str | None) -> MetricsEndpoint | None:
+    """Where to serve metrics: the options win over JOURNEY_METRICS_PORT / JOURNEY_METRICS_IP;
+    None when no port is set either way."""
+    from journey import config
+    from journey.temporal.runtime import MetricsEndpoint
+
+    setting = "--metrics-port"
+    if port is None:
+        port, setting = config.metrics_port_from_env(), config.METRICS_PORT_SETTING
+    ip_setting: str | None
+    if ip is not None:
+        address, ip_setting = config.ip_address(ip, "--metrics-ip"), "--metrics-ip"
+    elif config.setting(config.METRICS_IP_SETTING) is not None:
+        address, ip_setting = config.metrics_ip_from_env(), config.METRICS_IP_SETTING
+    else:
+        address, ip_setting = config.DEFAULT_METRICS_IP, None
+    return None if port is None else MetricsEndpoint(address, port, setting, ip_setting)
+
+
+def start_telemetry(endpoint: MetricsEndpoint | None) -> EngineMetrics | None:
+    """Before anything else starts: the process's SDK runtime, serving `endpoint` if given
+    (a taken port is a bad setting, exit 2), and tracing if an OTLP endpoint is set (a bad
+    setting too when its packages are missing). The engine's metrics, or None."""
+    from journey.telemetry import tracing
+    from journey.telemetry.metrics import EngineMetrics
+    from journey.temporal.runtime import process_runtime
+
+    tracing.interceptors(tracing.WORKER_SERVICE)
+    runtime = process_runtime(endpoint)
+    if endpoint is None:
+        return None
+    click.echo(f"metrics at {endpoint.url}")
+    return EngineMetrics(runtime.metric_meter)
 
 
 def _state_dir(state_dir: Path | None) -> Path:
@@ -85,12 +139,17 @@ async def _run_worker(
     version: WorkerVersion,
     take_over: bool = False,
     max_cached_workflows: int = DEFAULT_MAX_CACHED_WORKFLOWS,
+    metrics: EngineMetrics | None = None,
 ) -> bool:
     """Run a worker as `version` until `stop` is set; False if it had to leave activities
-    running. `take_over`: make its version current whatever the current one is."""
+    running. `take_over`: make its version current whatever the current one is. With
+    `metrics` (see `start_telemetry`) its activities count what they do and the portfolio
+    gauges are kept current from the store."""
     from datetime import timedelta
 
     from journey.config import DeliverySettings, reports_dir
+    from journey.telemetry.metrics import refresh_portfolio
+    from journey.telemetry.tracing import WORKER_SERVICE
     from journey.temporal.client import connect
     from journey.temporal.schedules import ensure_schedules
     from workflows.worker import build_worker
@@ -99,7 +158,7 @@ async def _run_worker(
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _note_delivery_channels(DeliverySettings.from_env())
     store = open_store()
-    client = await connect()
+    client = await connect(WORKER_SERVICE)
     worker = build_worker(
         client,
         store,
@@ -110,16 +169,22 @@ async def _run_worker(
         version=version,
         take_over=take_over,
         on_version=_note_version,
+        metrics=metrics,
     )
     # The nightly health sweep and the daily task reminders run wherever a worker does.
     created = await ensure_schedules(client, task_queue=task_queue)
     if created:
         click.echo(f"created schedules: {', '.join(created)}")
+    gauges = asyncio.create_task(refresh_portfolio(store, metrics)) if metrics is not None else None
     click.echo(
         f"worker polling task queue {task_queue!r} as version {version}; "
         f"database {store.engine.url.render_as_string(hide_password=True)}"
     )
-    finished = await _serve(worker, stop)
+    try:
+        finished = await _serve(worker, stop)
+    finally:
+        if gauges is not None:
+            gauges.cancel()
     if finished:
         store.close()  # else activities may still use it in their threads
     return finished
@@ -179,7 +244,10 @@ def _leave_if_abandoned(finished: bool) -> None:
     """Leave without joining the activity threads still running after the shutdown limit:
     the interpreter would otherwise wait for them at exit, however long they take."""
     if not finished:
+        from journey.telemetry import tracing
+
         click.echo("worker stopped; activities still running were left to be retried elsewhere", err=True)
+        tracing.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)
@@ -212,7 +280,11 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
     metavar="ID",
     help="This build's id within the deployment, e.g. a release tag or commit (default: JOURNEY_BUILD_ID, else the package version).",
 )
-def worker(task_queue: str, max_cached_workflows: int, deployment: str | None, build_id: str | None) -> None:
+@metrics_options
+def worker(
+    task_queue: str, max_cached_workflows: int, deployment: str | None, build_id: str | None,
+    metrics_port: int | None, metrics_ip: str | None,
+) -> None:
     """Run a worker: executes journeys and writes the store. Run several to scale out.
 
     The worker runs as version NAME.ID of a Temporal Worker Deployment. New journeys and
@@ -222,11 +294,14 @@ def worker(task_queue: str, max_cached_workflows: int, deployment: str | None, b
     from journey.config import worker_version
 
     version = worker_version(deployment, build_id)
+    metrics = start_telemetry(metrics_endpoint(metrics_port, metrics_ip))
 
     async def body() -> bool:
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        return await _run_worker(stop, task_queue=task_queue, version=version, max_cached_workflows=max_cached_workflows)
+        return await _run_worker(
+            stop, task_queue=task_queue, version=version, max_cached_workflows=max_cached_workflows, metrics=metrics
+        )
 
     try:
         finished = run(body())
@@ -239,14 +314,23 @@ def worker(task_queue: str, max_cached_workflows: int, deployment: str | None, b
 @click.command()
 @server_options
 @click.option("--sample", is_flag=True, help="Enroll the sample portfolio (one account per segment and more).")
-def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -> None:
+@metrics_options
+def up(
+    state_dir: Path | None,
+    ip: str,
+    port: int,
+    ui_port: int,
+    sample: bool,
+    metrics_port: int | None,
+    metrics_ip: str | None,
+) -> None:
     """Run the dev server and a worker together; Ctrl-C stops both. The worker's version
     (JOURNEY_DEPLOYMENT, JOURNEY_BUILD_ID) becomes the current one."""
     from journey.config import worker_version
     from journey.temporal.devserver import stop_server
 
     version = worker_version()
-
+    metrics = start_telemetry(metrics_endpoint(metrics_port, metrics_ip))
     os.environ["TEMPORAL_ADDRESS"] = f"{ip}:{port}"
     outbox_dir = _outbox_dir_if_unconfigured()
     if outbox_dir is not None:
@@ -261,7 +345,9 @@ def up(state_dir: Path | None, ip: str, port: int, ui_port: int, sample: bool) -
         stop = asyncio.Event()
         _stop_on_signals(stop)
         # The embedded server's only worker: a newer build takes over from the one before.
-        worker_task = asyncio.create_task(_run_worker(stop, task_queue=TASK_QUEUE, version=version, take_over=True))
+        worker_task = asyncio.create_task(
+            _run_worker(stop, task_queue=TASK_QUEUE, version=version, take_over=True, metrics=metrics)
+        )
         if sample:
             await _enroll_sample()
         click.echo("Press Ctrl-C to stop the worker and the server.")

@@ -78,12 +78,21 @@ class DeliveryFailed(Exception):
 
 class OutboxSender:
     """Sends outbox rows through one transport per channel; `dry_run` records them as
-    simulated instead (a simulation, a benchmark)."""
+    simulated instead (a simulation, a benchmark). `on_outcome(channel, status)` is told
+    each time a row ends in `sent`, `failed`, `unknown` or `simulated` (a worker's
+    metrics)."""
 
-    def __init__(self, store: Store, settings: DeliverySettings, dry_run: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: DeliverySettings,
+        dry_run: bool = False,
+        on_outcome: Callable[[str, str], None] | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.dry_run = dry_run
+        self.on_outcome = on_outcome
         self.transports: dict[str, Transport]
         if settings.outbox_dir is not None:
             self.transports = {channel: FileOutbox(settings, settings.outbox_dir, channel) for channel in ("slack", "email")}
@@ -120,12 +129,14 @@ class OutboxSender:
                 if self.store.mark_in_doubt(key, IN_DOUBT):
                     log.warning("delivery %s in doubt: %s", key, IN_DOUBT)
                     report.in_doubt += 1
+                    self._outcome(key, "unknown")
                 report.skipped += 1
                 continue
             claim = str(row.claim)
             if self.dry_run:
                 self.store.mark_delivery(key, "simulated", claim=claim)
                 report.simulated += 1
+                self._outcome(row, "simulated")
                 continue
 
             def hand_over(key: str = key, claim: str = claim) -> None:
@@ -141,16 +152,19 @@ class OutboxSender:
                 self.store.mark_delivery(key, "failed", str(err), claim=claim)
                 log.warning("delivery %s failed: %s", key, err)
                 report.failed += 1
+                self._outcome(row, "failed")
                 continue
             except Rejected as err:
                 self.store.mark_delivery(key, "failed", str(err), claim=claim)
                 log.warning("delivery %s rejected: %s", key, err)
                 report.failed += 1
+                self._outcome(row, "failed")
                 continue
             except Unanswered as err:
                 self.store.mark_in_doubt(key, f"{IN_DOUBT} ({err})")
                 log.warning("delivery %s in doubt: %s", key, err)
                 report.in_doubt += 1
+                self._outcome(row, "unknown")
                 continue
             except Exception as err:  # refused for now, or the line failed before the handover
                 reason = f"{type(err).__name__}: {err}"
@@ -158,6 +172,7 @@ class OutboxSender:
                     self.store.mark_delivery(key, "failed", f"gave up after {last_attempt} attempts: {reason}", claim=claim)
                     log.warning("delivery %s failed for good after %d attempts: %s", key, last_attempt, reason)
                     report.failed += 1
+                    self._outcome(row, "failed")
                 else:
                     self.store.mark_delivery(key, "pending", reason, claim=claim)
                     log.warning("delivery %s failed, to be retried: %s", key, reason)
@@ -165,10 +180,22 @@ class OutboxSender:
                 continue
             self.store.mark_delivery(key, "sent", claim=claim)
             report.sent += 1
+            self._outcome(row, "sent")
         if retry:
             more = f" (and {len(retry) - 1} more)" if len(retry) > 1 else ""
             raise DeliveryFailed(retry[0] + more)
         return report
+
+    def _outcome(self, row: OutboxRecord | str, status: str) -> None:
+        """Tell `on_outcome`; a row known only by its key is read for its channel."""
+        if self.on_outcome is None:
+            return
+        if isinstance(row, str):
+            found = self.store.deliveries(keys=[row])
+            if not found:
+                return
+            row = found[0]
+        self.on_outcome(row.channel, status)
 
     def _waiting(self, key: str, at: datetime | None) -> bool:
         found = self.store.deliveries(keys=[key], statuses=("pending",))

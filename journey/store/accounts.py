@@ -89,6 +89,19 @@ class AccountsStore(Database):
         with self.engine.connect() as conn:
             return [AccountRecord.of(row) for row in conn.execute(query)]
 
+    def journeys_by_stage_and_health(self) -> dict[tuple[str, str], int]:
+        """How many accounts are in each (stage, health), as their journeys last mirrored
+        them; pairs with no account are left out."""
+        query = sa.select(accounts.c.stage, accounts.c.health, sa.func.count()).group_by(
+            accounts.c.stage, accounts.c.health
+        )
+        with self.engine.connect() as conn:
+            return {(stage, health): count for stage, health, count in conn.execute(query)}
+
+    def engagement_model(self, account_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(accounts.c.model).where(accounts.c.id == account_id)).scalar()
+
     def find_account(self, account_id: str) -> AccountRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(accounts).where(accounts.c.id == account_id)).first()

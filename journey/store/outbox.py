@@ -248,11 +248,13 @@ def delivery_values(delivery: Delivery, stamp: datetime) -> Row:
             "send_rule": rule}
 
 
-def change_delivery(conn: Connection, change: DeliveryChange) -> None:
-    """A held delivery approved or dropped; a row no longer held (reviewed already) is left alone."""
+def change_delivery(conn: Connection, change: DeliveryChange) -> str | None:
+    """A held delivery approved or dropped; a row no longer held (reviewed already) is left
+    alone. Returns the channel of the row changed, None when none was."""
     values: Row = {"status": change.status, "reviewed_by": change.reviewed_by}
     if change.status == "pending":
         values["send_after"] = change.send_after
     else:
         values["last_error"] = change.reason
-    conn.execute(outbox.update().where(outbox.c.key == change.key, outbox.c.status == "held").values(values))
+    update = outbox.update().where(outbox.c.key == change.key, outbox.c.status == "held").values(values)
+    return conn.execute(update.returning(outbox.c.channel)).scalar()

@@ -22,6 +22,12 @@ class RedAccountsStore(Database):
         with self.engine.connect() as conn:
             return [RedAccountRecord.of(row) for row in conn.execute(query)]
 
+    def open_remediations(self) -> int:
+        """Red episodes not closed yet (each is a running Red Accounts Program)."""
+        query = sa.select(sa.func.count()).select_from(red_accounts).where(red_accounts.c.closed_on.is_(None))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
     def write_red_row(self, conn: Connection, red: RedTrackerRow) -> None:
         # Insert the episode, or move it on: only the fields this row sets are written, so a
         # later row without escalated_on does not erase an earlier escalation.

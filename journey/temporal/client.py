@@ -8,8 +8,10 @@ from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
+from journey.telemetry import tracing
 from journey.temporal.converter import data_converter
 from journey.temporal.errors import Unreachable
+from journey.temporal.runtime import process_runtime
 
 DEFAULT_ADDRESS = "localhost:7233"
 _BUSY_HINT = (
@@ -28,12 +30,19 @@ def connect_config() -> dict[str, object]:
     return config
 
 
-async def connect() -> Client:
-    """A client for the configured Temporal; `Unreachable` (naming the address and how to
-    start a server) when nothing answers there."""
+async def connect(service: str = tracing.CLI_SERVICE) -> Client:
+    """A client for the configured Temporal, on the process's runtime, traced when an OTLP
+    endpoint is set (`service`: the default service name of the spans); `Unreachable`
+    (naming the address and how to start a server) when nothing answers there."""
     config = connect_config()
+    interceptors = tracing.interceptors(service)
     try:
-        return await Client.connect(**config, data_converter=data_converter)  # type: ignore[arg-type]
+        return await Client.connect(
+            **config,  # type: ignore[arg-type]
+            data_converter=data_converter,
+            runtime=process_runtime(),
+            interceptors=interceptors,
+        )
     except RuntimeError as err:
         raise Unreachable(
             f"cannot reach Temporal at {config.get('target_host')}: {err}. Start it with `journey up` "
@@ -72,9 +81,7 @@ def _address() -> object:
 
 
 def use_quiet_runtime() -> None:
-    """Keep the SDK core's own log lines (it prints to stdout) to errors only, so that
-    `--json` output stays parseable. Call before any client or server is created."""
-    from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
-
-    telemetry = TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter(core_level="ERROR", other_level="ERROR")))
-    Runtime.set_default(Runtime(telemetry=telemetry), error_if_already_set=False)
+    """Make the process's runtime (the SDK core's log lines, which it prints to stdout,
+    kept to errors so that `--json` output stays parseable) the SDK's default now, for
+    code that creates clients or servers without `connect`."""
+    process_runtime()

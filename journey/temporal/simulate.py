@@ -41,6 +41,7 @@ from journey.store import Store
 from journey.temporal.converter import data_converter
 from journey.temporal.devserver import packaged_binary
 from journey.temporal.journeys import enroll_one, send_event
+from journey.temporal.runtime import process_runtime
 from workflows.search_attributes import register_search_attributes
 from workflows.worker import build_worker
 
@@ -93,6 +94,7 @@ async def simulate(
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=packaged_binary("temporal-test-server"),
                 data_converter=data_converter,
+                runtime=process_runtime(),
             )
             async with env:
                 await register_search_attributes(env.client)
