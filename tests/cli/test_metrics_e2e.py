@@ -22,6 +22,7 @@ from journey.temporal.devserver import free_port
 from tests.cli.conftest import Stack, eventually, running_stack
 from tests.helpers.dashboard import dashboard_metric_names
 from tests.helpers.otlp import OtlpReceiver
+from tests.helpers.playbooks import always_open_playbooks
 from tests.helpers.prometheus import Scrape, scrape
 
 pytestmark = pytest.mark.slow
@@ -49,6 +50,8 @@ def observed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
         JOURNEY_OUTBOX_DIR=str(base / "outbox"),
         OTEL_EXPORTER_OTLP_ENDPOINT=otlp.endpoint,
         OTEL_BSP_SCHEDULE_DELAY="200",  # ms: spans leave a running worker at once
+        # Touches due now go at once, whatever the hour the test runs.
+        JOURNEY_PLAYBOOKS_DIR=str(always_open_playbooks(base / "playbooks")),
     ) as stack:
         yield Observed(stack, otlp, f"http://127.0.0.1:{port}/metrics", base / "outbox")
 
