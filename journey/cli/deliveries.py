@@ -69,18 +69,7 @@ def deliveries(ctx: click.Context, statuses: tuple[str, ...], in_doubt: bool, ac
 
 def _rows_for(store: Any, keys: tuple[str, ...], allowed: tuple[str, ...], action: str) -> None:
     """Every key must name a row in an allowed status; otherwise nothing is changed."""
-    if len(keys) > 500:
-        raise BadInput(f"{len(keys)} keys: give at most 500 at once")
-    found = {row.key: row for row in store.deliveries(keys=keys)}
-    problems = []
-    for key in keys:
-        row = found.get(key)
-        if row is None:
-            problems.append(f"key {key!r}: no such delivery (see `journey deliveries`)")
-        elif row.status not in allowed:
-            problems.append(f"key {key!r}: status is {row.status}; only {', '.join(allowed)} can be {action}")
-    if problems:
-        raise BadInput("\n".join(problems))
+    store.deliveries_in(keys, allowed, action)
 
 
 @deliveries.command(name="mark")

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from pydantic import ValidationError
 
 
@@ -30,3 +33,17 @@ def describe_validation_error(err: ValidationError, prefix: str = "") -> str:
         field = ".".join(str(part) for part in problem["loc"]) or "(payload)"
         problems.append(f"{prefix}field '{field}': {problem['msg']}")
     return "; ".join(problems)
+
+
+T = TypeVar("T")
+
+
+def parse_payload(name: str, validate: Callable[[object], T], data: object) -> T:
+    """An update's JSON object checked by `validate` (a model's or type adapter's
+    `validate_python`); `PayloadError` naming `name` and every bad field otherwise."""
+    if not isinstance(data, dict):
+        raise PayloadError(f"{name}: the payload must be a JSON object, not {type(data).__name__}")
+    try:
+        return validate(data)
+    except ValidationError as err:
+        raise PayloadError(f"{name}: {describe_validation_error(err)}") from None

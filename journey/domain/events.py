@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from journey.domain.bounds import Day, DayCount, Money, Notes, Ratio, Reason, Reference, Seats, Tier
 from journey.domain.enums import EngagementModel, Health, Segment
-from journey.domain.errors import PayloadError, describe_validation_error
+from journey.domain.errors import PayloadError, parse_payload
 from journey.domain.models import Strict
 
 
@@ -100,12 +100,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 def _validated(name: str, model: type[M], data: object) -> M:
-    if not isinstance(data, dict):
-        raise PayloadError(f"{name}: the payload must be a JSON object, not {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        raise PayloadError(f"{name}: {describe_validation_error(err)}") from None
+    return parse_payload(name, model.model_validate, data)
 
 
 class MetricsUpdate(BaseModel):

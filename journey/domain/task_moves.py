@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from journey.domain.bounds import Day, Name, Reason, Reference
-from journey.domain.errors import PayloadError, describe_validation_error
+from journey.domain.errors import parse_payload
 from journey.domain.models import Strict
 from journey.domain.names import Update
 from journey.domain.touches import Cover
@@ -73,12 +73,7 @@ _ADAPTER: TypeAdapter[Snooze | Reschedule | Reassign] = TypeAdapter(TasksMoved)
 
 def parse_tasks_moved(data: object) -> Snooze | Reschedule | Reassign:
     """The payload, checked as `journey.domain.events.parse_event` checks an event's."""
-    if not isinstance(data, dict):
-        raise PayloadError(f"{Update.TASKS_MOVED}: the payload must be a JSON object, not {type(data).__name__}")
-    try:
-        return _ADAPTER.validate_python(data)
-    except ValidationError as err:
-        raise PayloadError(f"{Update.TASKS_MOVED}: {describe_validation_error(err)}") from None
+    return parse_payload(Update.TASKS_MOVED, _ADAPTER.validate_python, data)
 
 
 def cover_of(change: Reassign) -> Cover:

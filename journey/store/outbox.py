@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from journey.domain.effects import Delivery, DeliveryChange
-from journey.domain.errors import NotFound
+from journey.domain.errors import InputError, NotFound
 from journey.domain.sendwindow import DEFAULT_TIMEZONE, SendRule, week_bounds
 from journey.store.database import CHUNK, Database, Row, chunks, now, with_account_id
 from journey.store.records import OutboxRecord
@@ -215,6 +215,26 @@ class OutboxStore(Database):
         with self.engine.connect() as conn:
             return [OutboxRecord.of(row) for row in conn.execute(query)]
 
+
+    def deliveries_in(
+        self, keys: Sequence[str], allowed: Sequence[str], action: str, allowed_as: str | None = None
+    ) -> list[OutboxRecord]:
+        """The rows of `keys`, in their order, when every one exists and is in an `allowed`
+        status; otherwise `InputError` naming each key that is not (`action` is what was
+        to be done to them, `allowed_as` how the allowed rows are called)."""
+        if len(keys) > CHUNK:
+            raise InputError(f"keys: {len(keys)} keys; give at most {CHUNK} at once")
+        found = {row.key: row for row in self.deliveries(keys=keys)}
+        which = allowed_as or ", ".join(allowed)
+        problems = [
+            f"key {key!r}: no such delivery (see `journey deliveries`)" if key not in found
+            else f"key {key!r}: status is {found[key].status}; only {which} can be {action}"
+            for key in keys
+            if key not in found or found[key].status not in allowed
+        ]
+        if problems:
+            raise InputError("\n".join(problems))
+        return [found[key] for key in keys]
 
     def due_deliveries(self, at: datetime, limit: int = 5_000) -> list[OutboxRecord]:
         """Pending rows whose send window opened by `at` (`send_after` set and passed):

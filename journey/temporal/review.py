@@ -63,21 +63,11 @@ def held_rows(
     if not keys and account is None and touchpoint is None:
         raise InputError(f"keys: name the deliveries to be {verb} (KEY..., --account or --touchpoint)")
     if keys:
-        if len(keys) > MAX_REVIEWED:
-            raise InputError(f"keys: {len(keys)} keys; give at most {MAX_REVIEWED} at once")
-        found = {row.key: row for row in store.deliveries(keys=keys)}
-        problems = []
-        for key in keys:
-            row = found.get(key)
-            if row is None:
-                problems.append(f"key {key!r}: no such delivery (see `journey deliveries`)")
-            elif row.status != "held":
-                problems.append(f"key {key!r}: status is {row.status}; only a held delivery can be {verb}")
-            elif (account is not None and row.account_id != account) or (touchpoint is not None and row.touchpoint != touchpoint):
-                problems.append(f"key {key!r}: is {row.account_id}'s {row.touchpoint}, not of the --account/--touchpoint given")
-        if problems:
-            raise InputError("\n".join(problems))
-        return [found[key] for key in keys]
+        rows = store.deliveries_in(keys, ("held",), verb, "a held delivery")
+        for row in rows:
+            if (account is not None and row.account_id != account) or (touchpoint is not None and row.touchpoint != touchpoint):
+                raise InputError(f"key {row.key!r}: is {row.account_id}'s {row.touchpoint}, not of the --account/--touchpoint given")
+        return rows
     rows = store.deliveries(statuses=("held",), account=account, touchpoint=touchpoint)
     if not rows:
         which = " and ".join(f"{name} {value!r}" for name, value in (("account", account), ("touchpoint", touchpoint)) if value)

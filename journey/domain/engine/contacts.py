@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from journey.domain.bounds import MAX_CONTACTS, Day, Email, Name, Reason
 from journey.domain.engine.state import JourneyState
 from journey.domain.enums import ContactRole, Stage
-from journey.domain.errors import InvalidEvent, PayloadError, describe_validation_error
+from journey.domain.errors import InvalidEvent, parse_payload
 from journey.domain.models import Contact, Strict
 
 # Timeline names (kind `event`): one row per contact changed, and the champion leaving.
@@ -85,12 +85,7 @@ class ContactsChange(BaseModel):
 
 def parse_contacts_change(data: object) -> ContactsChange:
     """The payload, checked as `journey.domain.events.parse_event` checks an event's."""
-    if not isinstance(data, dict):
-        raise PayloadError(f"contacts_changed: the payload must be a JSON object, not {type(data).__name__}")
-    try:
-        return ContactsChange.model_validate(data)
-    except ValidationError as err:
-        raise PayloadError(f"contacts_changed: {describe_validation_error(err)}") from None
+    return parse_payload("contacts_changed", ContactsChange.model_validate, data)
 
 
 class ContactChange(BaseModel):

@@ -14,11 +14,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
 
 from journey.domain.bounds import Name, Reason, Reference
 from journey.domain.engine.state import LATE_GRACE_DAYS, HeldTouch, JourneyState
-from journey.domain.errors import InvalidEvent, PayloadError, describe_validation_error
+from journey.domain.errors import InvalidEvent, parse_payload
 from journey.domain.models import Strict
 from journey.domain.names import Update
 
@@ -56,12 +56,7 @@ _ADAPTER: TypeAdapter[DeliveriesReviewed] = TypeAdapter(DeliveriesReviewed)
 
 def parse_deliveries_reviewed(data: object) -> DeliveriesReviewed:
     """The payload, checked as `journey.domain.events.parse_event` checks an event's."""
-    if not isinstance(data, dict):
-        raise PayloadError(f"{Update.DELIVERIES_REVIEWED}: the payload must be a JSON object, not {type(data).__name__}")
-    try:
-        return _ADAPTER.validate_python(data)
-    except ValidationError as err:
-        raise PayloadError(f"{Update.DELIVERIES_REVIEWED}: {describe_validation_error(err)}") from None
+    return parse_payload(Update.DELIVERIES_REVIEWED, _ADAPTER.validate_python, data)
 
 
 def late_by(held: HeldTouch, today: date) -> int:
