@@ -38,6 +38,7 @@ from journey.temporal.converter import data_converter
 from journey.temporal.devserver import free_port, start_server, stop_server
 from journey.temporal.journeys import enroll_many, journey_status, send_event
 from tests.helpers.local_servers import SlackRecorder, SmtpRecorder
+from tests.helpers.playbooks import always_open_playbooks
 from tests.workflows.test_worker_crash import WorkerProcess
 
 pytestmark = [pytest.mark.asyncio(loop_scope="session"), pytest.mark.slow]
@@ -99,6 +100,8 @@ def delivering_worker(address: str, home: Path, slack: SlackRecorder, smtp: Smtp
         JOURNEY_SMTP_HOST="127.0.0.1",
         JOURNEY_SMTP_PORT=str(smtp.port),
         JOURNEY_EMAIL_DOMAIN="example.com",
+        # Touches due now go at once, whatever the hour the test runs.
+        JOURNEY_PLAYBOOKS_DIR=str(always_open_playbooks(home / "playbooks")),
     )
     for name in ("JOURNEY_DATABASE_URL", "JOURNEY_SMTP_USER", "JOURNEY_SMTP_PASSWORD", "JOURNEY_SMTP_STARTTLS"):
         process.env.pop(name, None)
