@@ -8,8 +8,10 @@ from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
-from journey.temporal.converter import data_converter
+from journey.config import KeyRing, encryption_keys
+from journey.temporal.converter import journey_data_converter
 from journey.temporal.errors import Unreachable
+from journey.temporal.keycheck import check_keys
 
 DEFAULT_ADDRESS = "localhost:7233"
 _BUSY_HINT = (
@@ -28,17 +30,24 @@ def connect_config() -> dict[str, object]:
     return config
 
 
-async def connect() -> Client:
-    """A client for the configured Temporal; `Unreachable` (naming the address and how to
-    start a server) when nothing answers there."""
+async def connect(ring: KeyRing | None = None, *, check: bool = True) -> Client:
+    """A client for the configured Temporal, encrypting with `ring` (default: the keys of
+    JOURNEY_ENCRYPTION_KEY or JOURNEY_ENCRYPTION_KEY_FILE); `Unreachable` (naming the
+    address and how to start a server) when nothing answers there. With `check`, it first
+    makes sure it can decrypt the newest journey (`journey.temporal.keycheck`), so that a
+    process with the wrong key stops before it sends anything."""
+    ring = encryption_keys() if ring is None else ring
     config = connect_config()
     try:
-        return await Client.connect(**config, data_converter=data_converter)  # type: ignore[arg-type]
+        client = await Client.connect(**config, data_converter=journey_data_converter(ring))  # type: ignore[arg-type]
     except RuntimeError as err:
         raise Unreachable(
             f"cannot reach Temporal at {config.get('target_host')}: {err}. Start it with `journey up` "
             f"(or `journey server`), or set TEMPORAL_ADDRESS."
         ) from None
+    if check:
+        await check_keys(client, ring)
+    return client
 
 
 # What to check when Temporal answers a call with this status instead of doing it.
