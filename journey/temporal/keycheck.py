@@ -3,14 +3,17 @@
 A worker with the wrong key (or none, where journeys are encrypted) would fail the
 workflow task of every journey it picks up, again and again; a command with the wrong key
 would write payloads the workers cannot read. So each process first reads the payloads of
-the newest running journey, which the enrolling client and the workers wrote with the
-key they encrypt with now, and stops with one line naming the setting and the key id
-when one of them is encrypted with a key it does not have. Only key ids are compared:
-the id is a digest of the key, so the same id is the same key.
+the newest running journey that a worker has taken a step of (the enrolling client and
+the workers wrote them with the keys they encrypt with now), and stops with one line
+naming the setting and the key id when one of them is encrypted with a key it does not
+have. Only key ids are compared: the id is a digest of the key, so the same id is the same
+key. A journey no worker could ever step (enrolled with a key the workers lack) proves
+nothing about the fleet's key and is passed over; it shows in `journey list --stuck`.
 
 A journey whose payloads use an older key that a process no longer lists is not found
-here; its workflow task fails with the same message, and `journey list --stuck` shows
-it until the key is back in the list (the journey then continues where it was).
+here either; its workflow task fails with the same message, and `journey list --stuck`
+shows it until the key is back in the workers' list (the journey then continues where it
+was, without a reset).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from datetime import timedelta
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -32,7 +36,10 @@ from journey.temporal.codec import UnknownEncryptionKey, key_id_of
 # The first events hold the start input, the enrollment's summary and details and the
 # first activities' inputs and results: the enrolling client's key and the workers'.
 EVENTS_READ = 100
+# Journeys looked at, newest first, for one that a worker has stepped.
+JOURNEYS_READ = 5
 CHECK_TIMEOUT = timedelta(seconds=10)
+_STEPPED = EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 
 
 @dataclass(frozen=True)
@@ -43,25 +50,27 @@ class NewestJourney:
 
 
 async def newest_journey(client: Client) -> NewestJourney | None:
-    """The newest running journey and the key ids of its first events' payloads; None
-    when no journey runs or the server cannot list them (the time-skipping test server
-    has no visibility; a client may lack the permission)."""
+    """The newest running journey a worker has taken a step of, and the key ids of its
+    first events' payloads; None when there is none or the server cannot list them (the
+    time-skipping test server has no visibility; a client may lack the permission)."""
     query = f"WorkflowType = '{names.Workflow.ACCOUNT_JOURNEY}' AND ExecutionStatus = 'Running'"
     try:
-        found = [execution async for execution in client.list_workflows(query, limit=1, rpc_timeout=CHECK_TIMEOUT)]
-        if not found:
-            return None
-        handle = client.get_workflow_handle(found[0].id, run_id=found[0].run_id)
-        key_ids: set[str] = set()
-        read = 0
-        async for event in handle.fetch_history_events(page_size=EVENTS_READ, rpc_timeout=CHECK_TIMEOUT):
-            key_ids.update(key_id for key_id in map(key_id_of, payloads_in(event)) if key_id is not None)
-            read += 1
-            if read >= EVENTS_READ:
-                break
+        async for execution in client.list_workflows(query, limit=JOURNEYS_READ, rpc_timeout=CHECK_TIMEOUT):
+            handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+            key_ids: set[str] = set()
+            stepped = False
+            read = 0
+            async for event in handle.fetch_history_events(page_size=EVENTS_READ, rpc_timeout=CHECK_TIMEOUT):
+                key_ids.update(key_id for key_id in map(key_id_of, payloads_in(event)) if key_id is not None)
+                stepped = stepped or event.event_type == _STEPPED
+                read += 1
+                if read >= EVENTS_READ:
+                    break
+            if stepped:
+                return NewestJourney(execution.id, frozenset(key_ids))
     except RPCError:
         return None
-    return NewestJourney(found[0].id, frozenset(key_ids))
+    return None
 
 
 def check_readable(journey: NewestJourney | None, ring: KeyRing) -> None:
