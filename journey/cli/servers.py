@@ -116,7 +116,7 @@ async def _run_worker(
 
     from journey.config import DeliverySettings, reports_dir
     from journey.temporal.client import connect
-    from journey.temporal.schedules import ensure_schedules
+    from journey.temporal.schedules import ensure_schedules, reencrypt_schedules
     from workflows.worker import build_worker
 
     # Failed sends are logged (journey.delivery.outbox) with their key and reason.
@@ -142,6 +142,9 @@ async def _run_worker(
     created = await ensure_schedules(client, task_queue=task_queue)
     if created:
         click.echo(f"created schedules: {', '.join(created)}")
+    reencrypted = await reencrypt_schedules(client)
+    if reencrypted:
+        click.echo(f"schedules' payloads re-encrypted with this worker's key: {', '.join(reencrypted)}")
     click.echo(f"worker polling task queue {task_queue!r}; database {store.engine.url.render_as_string(hide_password=True)}")
     finished = await _serve(worker, stop)
     if finished:

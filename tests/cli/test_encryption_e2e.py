@@ -20,12 +20,13 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from journey.temporal.codec import key_id_of
 from journey.temporal.converter import journey_data_converter
 from journey.temporal.devserver import free_port, packaged_binary, start_server, stop_server
 from journey.temporal.journeys import enroll_one
 from tests.cli.conftest import Stack, _stop_process, _subprocess_env, _wait_for_line, eventually
 from tests.helpers.accounts import make_account
-from tests.helpers.encryption import OTHER_TEST_KEY, TEST_KEY, key, readable_text, ring
+from tests.helpers.encryption import OTHER_TEST_KEY, TEST_KEY, json_payloads, key, readable_text, ring
 
 pytestmark = pytest.mark.slow
 
@@ -152,10 +153,17 @@ def test_a_command_with_the_wrong_key_or_none_exits_2_and_the_journey_is_unharme
     assert stack.journey_json("event", "acme", "kickoff-held")["stage"] == "onboarding"
 
 
+def schedule_key_ids(stack: Stack) -> set[str | None]:
+    """The key ids of the health sweep schedule's start payloads, as the server holds them."""
+    described = json.loads(stack.temporal("schedule", "describe", "--schedule-id", "journey-health-sweep", "--output", "json").stdout)
+    return {key_id_of(payload) for payload in json_payloads(described)} - {None}
+
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_journey_enrolled_with_a_key_the_workers_lack_waits_named_until_they_have_it(
     stack: Stack, worker: Worker, keys: Path
 ) -> None:
+    assert schedule_key_ids(stack) == {KEY_ID}  # the worker created the schedules with its key
     # A process with another key, on a server where no journey could tell it so (the
     # check is skipped here to make one): the workers cannot read what it enrolled.
     client = await Client.connect(stack.address, data_converter=journey_data_converter(ring(OTHER_TEST_KEY)))
@@ -173,12 +181,17 @@ async def test_a_journey_enrolled_with_a_key_the_workers_lack_waits_named_until_
     # Everything else goes on: the check passes over a journey no worker could ever step.
     assert stack.journey_json("status", "acme")["account"] == "acme"
 
-    # The workers get the key in their list: the journey continues where it was, no reset.
-    keys.write_text(f"{TEST_KEY}\n{OTHER_TEST_KEY}\n")
+    # The workers get the key, first in their list as in a rotation's second step: the
+    # journey continues where it was (no reset), and the schedules are encrypted anew.
+    keys.write_text(f"# new key first\n{OTHER_TEST_KEY}\n{TEST_KEY}\n")
     worker.stop()
     worker.start()
+    log = worker.log.read_text()
+    assert "schedules' payloads re-encrypted with this worker's key: journey-health-sweep, journey-task-reminders" in log
+    assert f"note: the newest journey, journey-acme, was written with key id {KEY_ID}" in log
     assert eventually(lambda: stack.journey_json("status", "stranger"), timeout=60)["stage"] == "kickoff"
     eventually(lambda: _assert_not_stuck(stack), timeout=60)
+    assert schedule_key_ids(stack) == {key(OTHER_TEST_KEY).id}
 
 
 def _assert_not_stuck(stack: Stack) -> None:

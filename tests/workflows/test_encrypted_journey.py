@@ -100,6 +100,15 @@ async def test_the_server_holds_nothing_readable_and_clients_with_the_key_read_i
         assert_nothing_readable(history)
         shown = {e.event_type for e in history.events if e.user_metadata.HasField("summary")}
         assert {EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED, EventType.EVENT_TYPE_TIMER_STARTED} <= shown
+    # What stays in clear for searching: the documented attributes (and the SDK's patch list).
+    history = await raw_history(env.client, handle.id)
+    attributes = {
+        name
+        for event in history.events
+        for attrs in (event.workflow_execution_started_event_attributes, event.upsert_workflow_search_attributes_event_attributes)
+        for name in attrs.search_attributes.indexed_fields
+    }
+    assert attributes == set(names.SEARCH_ATTRIBUTES) | {"TemporalChangeVersion"}
 
     # The Web UI's summary, static and current details: encrypted on the server...
     raw = without_codec(env.client).get_workflow_handle(handle.id)
