@@ -122,14 +122,17 @@ async def _run_worker(
     # Failed sends are logged (journey.delivery.outbox) with their key and reason.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from journey.config import encryption_keys
-    from journey.temporal.keycheck import check_keys
+    from journey.temporal.keycheck import check_keys, worker_identity, workers_lacking
 
     _note_delivery_channels(DeliverySettings.from_env())
     ring = encryption_keys()
     store = open_store()
-    client = await connect(ring, check=False)
+    # Its identity names the keys it reads, for the commands' check (journey.temporal.keycheck).
+    client = await connect(ring, check=False, identity=worker_identity(ring))
     # A worker that cannot read the journeys would fail every task it takes: it stops here.
     _note_encryption(ring, await check_keys(client, ring))
+    if ring.encrypting is not None:
+        _note_workers_lacking(ring, task_queue, await workers_lacking(client, ring.encrypting.id, task_queue))
     worker = build_worker(
         client,
         store,
@@ -181,6 +184,15 @@ def _note_encryption(ring: KeyRing, newest: NewestJourney | None) -> None:
             f"note: the newest journey, {newest.workflow_id}, was written with key id "
             f"{', '.join(sorted(newest.key_ids))}; this worker encrypts with {ring.ids[0]}: every worker and "
             f"client must have {ring.ids[0]} in its list ({ring.source}) before any of them encrypts with it",
+            err=True,
+        )
+
+
+def _note_workers_lacking(ring: KeyRing, task_queue: str, lacking: list[str]) -> None:
+    if lacking:
+        click.echo(
+            f"warning: this worker encrypts with key id {ring.ids[0]}, which worker(s) polling {task_queue!r} "
+            f"cannot read: {'; '.join(lacking)}; journeys they take over from it fail until they have it",
             err=True,
         )
 

@@ -11,7 +11,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from journey.config import KeyRing, encryption_keys
 from journey.temporal.converter import journey_data_converter
 from journey.temporal.errors import Unreachable
-from journey.temporal.keycheck import check_keys
+from journey.temporal.keycheck import check_keys, check_workers_read
 
 DEFAULT_ADDRESS = "localhost:7233"
 _BUSY_HINT = (
@@ -30,14 +30,17 @@ def connect_config() -> dict[str, object]:
     return config
 
 
-async def connect(ring: KeyRing | None = None, *, check: bool = True) -> Client:
+async def connect(ring: KeyRing | None = None, *, check: bool = True, identity: str | None = None) -> Client:
     """A client for the configured Temporal, encrypting with `ring` (default: the keys of
     JOURNEY_ENCRYPTION_KEY or JOURNEY_ENCRYPTION_KEY_FILE); `Unreachable` (naming the
     address and how to start a server) when nothing answers there. With `check`, it first
-    makes sure it can decrypt the newest journey (`journey.temporal.keycheck`), so that a
-    process with the wrong key stops before it sends anything."""
+    makes sure it can decrypt the newest journey and that the workers polling now can
+    decrypt what it writes (`journey.temporal.keycheck`), so that a process with the wrong
+    key stops before it sends anything."""
     ring = encryption_keys() if ring is None else ring
     config = connect_config()
+    if identity is not None:
+        config["identity"] = identity
     try:
         client = await Client.connect(**config, data_converter=journey_data_converter(ring))  # type: ignore[arg-type]
     except RuntimeError as err:
@@ -47,6 +50,7 @@ async def connect(ring: KeyRing | None = None, *, check: bool = True) -> Client:
         ) from None
     if check:
         await check_keys(client, ring)
+        await check_workers_read(client, ring)
     return client
 
 

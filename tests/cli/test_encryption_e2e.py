@@ -143,12 +143,19 @@ def test_a_worker_with_the_wrong_key_or_none_stops_naming_the_setting_and_the_ke
         assert "worker polling" not in done.stdout
 
 
-def test_a_command_with_the_wrong_key_or_none_exits_2_and_the_journey_is_unharmed(stack: Stack) -> None:
+def test_a_command_with_the_wrong_key_or_none_exits_2_and_the_journey_is_unharmed(stack: Stack, tmp_path: Path) -> None:
     wrong = journey(env_with(stack, JOURNEY_ENCRYPTION_KEY=OTHER_TEST_KEY), "status", "acme")
     assert wrong.returncode == 2
     assert f"JOURNEY_ENCRYPTION_KEY: the newest journey, journey-acme, has payloads encrypted with key id {KEY_ID}" in wrong.stderr
     none = journey(env_with(stack), "event", "acme", "kickoff-held")
     assert none.returncode == 2 and "no key is set: set JOURNEY_ENCRYPTION_KEY" in none.stderr
+    # Reading everything is not enough to write: the worker must read the key it encrypts with.
+    ahead = tmp_path / "ahead.keys"
+    ahead.write_text(f"{OTHER_TEST_KEY}\n{TEST_KEY}\n")
+    early = journey(env_with(stack, JOURNEY_ENCRYPTION_KEY_FILE=str(ahead)), "event", "acme", "kickoff-held")
+    assert early.returncode == 2, early.stderr
+    assert f"this process encrypts with key id {key(OTHER_TEST_KEY).id}, which the worker(s) polling 'journey' cannot read" in early.stderr
+    assert f"keys:{KEY_ID}" in early.stderr
     assert stack.journey_json("list", "--stuck") == []
     assert stack.journey_json("event", "acme", "kickoff-held")["stage"] == "onboarding"
 
@@ -181,16 +188,20 @@ async def test_a_journey_enrolled_with_a_key_the_workers_lack_waits_named_until_
     # Everything else goes on: the check passes over a journey no worker could ever step.
     assert stack.journey_json("status", "acme")["account"] == "acme"
 
-    # The workers get the key, first in their list as in a rotation's second step: the
-    # journey continues where it was (no reset), and the schedules are encrypted anew.
-    keys.write_text(f"# new key first\n{OTHER_TEST_KEY}\n{TEST_KEY}\n")
+    # The workers get the key (a rotation's second step): the journey continues where it
+    # was, without a reset.
+    keys.write_text(f"{TEST_KEY}\n# the next key\n{OTHER_TEST_KEY}\n")
+    worker.stop()
+    worker.start()
+    assert eventually(lambda: stack.journey_json("status", "stranger"), timeout=60)["stage"] == "kickoff"
+    eventually(lambda: _assert_not_stuck(stack), timeout=60)
+
+    # The new key first (the third step): the worker encrypts the schedules anew with it.
+    keys.write_text(f"{OTHER_TEST_KEY}\n{TEST_KEY}\n")
     worker.stop()
     worker.start()
     log = worker.log.read_text()
     assert "schedules' payloads re-encrypted with this worker's key: journey-health-sweep, journey-task-reminders" in log
-    assert f"note: the newest journey, journey-acme, was written with key id {KEY_ID}" in log
-    assert eventually(lambda: stack.journey_json("status", "stranger"), timeout=60)["stage"] == "kickoff"
-    eventually(lambda: _assert_not_stuck(stack), timeout=60)
     assert schedule_key_ids(stack) == {key(OTHER_TEST_KEY).id}
 
 

@@ -9,7 +9,14 @@ from temporalio.api.history.v1 import HistoryEvent
 
 from journey.config import KeyRing
 from journey.temporal.codec import UnknownEncryptionKey
-from journey.temporal.keycheck import NewestJourney, check_readable, encrypts_with_a_new_key, payloads_in
+from journey.temporal.keycheck import (
+    NewestJourney,
+    check_readable,
+    encrypts_with_a_new_key,
+    identity_key_ids,
+    payloads_in,
+    worker_identity,
+)
 from tests.helpers.encryption import OTHER_TEST_KEY, TEST_KEY, key, ring
 
 OLD, NEW = key(TEST_KEY).id, key(OTHER_TEST_KEY).id
@@ -52,3 +59,12 @@ def test_encrypting_with_a_key_the_newest_journey_does_not_use_is_noticed() -> N
     assert encrypts_with_a_new_key(newest, ring(OTHER_TEST_KEY, TEST_KEY))
     assert not encrypts_with_a_new_key(newest, ring(TEST_KEY, OTHER_TEST_KEY))
     assert not encrypts_with_a_new_key(NewestJourney("journey-acme", frozenset()), ring(OTHER_TEST_KEY))
+
+
+def test_a_worker_names_the_keys_it_reads_in_its_identity() -> None:
+    identity = worker_identity(ring(OTHER_TEST_KEY, TEST_KEY))
+    assert identity.endswith(f" keys:{NEW},{OLD}") and "@" in identity
+    assert identity_key_ids(identity) == {NEW, OLD}
+    assert identity_key_ids(worker_identity(KeyRing())) == frozenset()  # a worker without a key
+    assert identity_key_ids("1234@host") is None  # a worker that says nothing of keys
+    assert identity_key_ids("1234@host keys:NOT-HEX") is None
