@@ -114,25 +114,16 @@ async def _run_worker(
     """Run a worker until `stop` is set; False if it had to leave activities running."""
     from datetime import timedelta
 
-    from journey.config import DeliverySettings, reports_dir
-    from journey.temporal.client import connect
+    from journey.config import DeliverySettings, encryption_keys, reports_dir
     from journey.temporal.schedules import ensure_schedules, reencrypt_schedules
     from workflows.worker import build_worker
 
     # Failed sends are logged (journey.delivery.outbox) with their key and reason.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from journey.config import encryption_keys
-    from journey.temporal.keycheck import check_keys, worker_identity, workers_lacking
-
     _note_delivery_channels(DeliverySettings.from_env())
     ring = encryption_keys()
     store = open_store()
-    # Its identity names the keys it reads, for the commands' check (journey.temporal.keycheck).
-    client = await connect(ring, check=False, identity=worker_identity(ring))
-    # A worker that cannot read the journeys would fail every task it takes: it stops here.
-    _note_encryption(ring, await check_keys(client, ring))
-    if ring.encrypting is not None:
-        _note_workers_lacking(ring, task_queue, await workers_lacking(client, ring.encrypting.id, task_queue))
+    client = await _connect_worker(ring, task_queue)
     worker = build_worker(
         client,
         store,
@@ -169,6 +160,20 @@ def _note_delivery_channels(settings: DeliverySettings) -> None:
     click.echo(f"automated touches go to: {', '.join(channels)}")
     if missing:
         click.echo(f"warning: not configured: {', '.join(missing)}; those touches will be marked failed", err=True)
+
+
+async def _connect_worker(ring: KeyRing, task_queue: str) -> Any:
+    """The worker's client. Its identity names the keys it reads (for the commands' check);
+    a worker that cannot read the journeys would fail every task it takes, so it stops
+    here (`journey.temporal.keycheck`)."""
+    from journey.temporal.client import connect
+    from journey.temporal.keycheck import check_keys, worker_identity, workers_lacking
+
+    client = await connect(ring, check=False, identity=worker_identity(ring))
+    _note_encryption(ring, await check_keys(client, ring))
+    if ring.encrypting is not None:
+        _note_workers_lacking(ring, task_queue, await workers_lacking(client, ring.encrypting.id, task_queue))
+    return client
 
 
 def _note_encryption(ring: KeyRing, newest: NewestJourney | None) -> None:
