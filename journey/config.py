@@ -1,15 +1,19 @@
 """Settings from the environment: where state lives, how to reach the receivers of
-automated touches, the team's routing, and where the playbooks are."""
+automated touches, the team's routing, where the playbooks are, and the keys that
+encrypt what journeys send to Temporal."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import errno
+import hashlib
 import ipaddress
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from journey.domain.errors import InputError
@@ -365,3 +369,101 @@ def ip_address(text: str, name: str) -> str:
         return str(ipaddress.ip_address(text.strip()))
     except ValueError:
         raise InputError(f"{name}: {text[:60]!r} is not an IP address (e.g. 127.0.0.1 or 0.0.0.0)") from None
+ENCRYPTION_KEY_SETTING = "JOURNEY_ENCRYPTION_KEY"
+ENCRYPTION_KEY_FILE_SETTING = "JOURNEY_ENCRYPTION_KEY_FILE"
+ENCRYPTION_SETTINGS = f"{ENCRYPTION_KEY_SETTING} or {ENCRYPTION_KEY_FILE_SETTING}"
+# AES-256: the key is 32 random bytes, given as base64 (44 characters).
+ENCRYPTION_KEY_BYTES = 32
+_KEY_HINT = "one base64 key of 32 random bytes"
+# The key id is a digest of the key under this label: it names the key in every payload's
+# metadata without revealing anything of it, and needs no configuration of its own.
+_KEY_ID_LABEL = b"journey payload key id\x00"
+KEY_ID_CHARS = 16
+
+
+@dataclass(frozen=True)
+class EncryptionKey:
+    """One AES-256 key and its id (a digest of the key, so every client derives the same)."""
+
+    secret: bytes = field(repr=False)
+
+    @property
+    def id(self) -> str:
+        return hashlib.sha256(_KEY_ID_LABEL + self.secret).hexdigest()[:KEY_ID_CHARS]
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The keys of payload encryption: the first encrypts, every one decrypts. Empty:
+    payloads go to Temporal in clear, as journeys always did without a key."""
+
+    keys: tuple[EncryptionKey, ...] = ()
+    # The setting the keys come from, named in every message about them.
+    source: str = ENCRYPTION_SETTINGS
+
+    @property
+    def encrypting(self) -> EncryptionKey | None:
+        return self.keys[0] if self.keys else None
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(key.id for key in self.keys)
+
+    def find(self, key_id: str) -> EncryptionKey | None:
+        return next((key for key in self.keys if key.id == key_id), None)
+
+
+def encryption_keys() -> KeyRing:
+    """JOURNEY_ENCRYPTION_KEY (one key) or JOURNEY_ENCRYPTION_KEY_FILE (one key a line,
+    blank lines and `#` comments skipped; the first encrypts, all decrypt); neither: no
+    key. A key that is not base64 of exactly 32 bytes, both settings at once, a file that
+    cannot be read or holds no key is bad input naming the setting (and the line). The
+    message never shows a key."""
+    single, path = setting(ENCRYPTION_KEY_SETTING), setting(ENCRYPTION_KEY_FILE_SETTING)
+    if single is not None and path is not None:
+        raise InputError(
+            f"{ENCRYPTION_KEY_SETTING} and {ENCRYPTION_KEY_FILE_SETTING} are both set: set one "
+            f"(the file lists every key, the first encrypts)"
+        )
+    if single is not None:
+        return KeyRing((_parse_key(single, ENCRYPTION_KEY_SETTING),), ENCRYPTION_KEY_SETTING)
+    if path is not None:
+        return KeyRing(_read_key_file(Path(path).expanduser()), ENCRYPTION_KEY_FILE_SETTING)
+    return KeyRing()
+
+
+def _read_key_file(path: Path) -> tuple[EncryptionKey, ...]:
+    where = f"{ENCRYPTION_KEY_FILE_SETTING}: {path}"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: not a text file ({_KEY_HINT} a line)") from None
+    except OSError as err:
+        raise InputError(f"{where}: cannot read it: {err.strerror or err}") from None
+    keys: list[EncryptionKey] = []
+    first_line: dict[bytes, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        content = line.strip()
+        if not content or content.startswith("#"):
+            continue
+        key = _parse_key(content, f"{where} line {number}")
+        if key.secret in first_line:
+            raise InputError(f"{where} line {number}: the same key as line {first_line[key.secret]}")
+        first_line[key.secret] = number
+        keys.append(key)
+    if not keys:
+        raise InputError(f"{where}: holds no key ({_KEY_HINT} a line; blank lines and # comments are skipped)")
+    return tuple(keys)
+
+
+def _parse_key(text: str, where: str) -> EncryptionKey:
+    # Both base64 alphabets: the standard one and the URL-safe one some key tools print.
+    try:
+        secret = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        raise InputError(f"{where}: not base64 (expected {_KEY_HINT})") from None
+    if len(secret) != ENCRYPTION_KEY_BYTES:
+        raise InputError(
+            f"{where}: the key is {len(secret)} bytes; AES-256 needs exactly {ENCRYPTION_KEY_BYTES} (expected {_KEY_HINT})"
+        )
+    return EncryptionKey(secret)

@@ -15,6 +15,7 @@ import click
 from journey.cli import (
     accounts,
     broadcast,
+    codec,
     contacts,
     deliveries,
     events,
@@ -50,6 +51,7 @@ for command in (
     servers.server,
     servers.worker,
     servers.up,
+    codec.codec_server,
     accounts.enroll,
     accounts.import_accounts,
     contacts.contacts,

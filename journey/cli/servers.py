@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from journey.cli.codec import DEFAULT_CODEC_PORT, describe_keys, open_codec_server
 from journey.cli.common import Failure, open_store, run
 from journey.domain.names import TASK_QUEUE
 
 if TYPE_CHECKING:
-    from journey.config import DeliverySettings, WorkerVersion
+    from journey.config import DeliverySettings, KeyRing, WorkerVersion
     from journey.telemetry.metrics import EngineMetrics
+    from journey.temporal.keycheck import NewestJourney
     from journey.temporal.runtime import MetricsEndpoint
     from workflows.deployment import VersionState
 
@@ -35,6 +37,13 @@ SHUTDOWN_LIMIT_S = 8.0
 
 
 def server_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--codec-port",
+        type=click.IntRange(1, 65_535),
+        default=DEFAULT_CODEC_PORT,
+        show_default=True,
+        help="With an encryption key set: port of the codec server the Web UI decodes payloads through.",
+    )(func)
     func = click.option("--ui-port", default=8233, show_default=True, help="Port of the Web UI.")(func)
     func = click.option("--port", default=7233, show_default=True, help="gRPC port of the server.")(func)
     func = click.option("--ip", default="127.0.0.1", show_default=True, help="Address to listen on.")(func)
@@ -105,24 +114,46 @@ def _state_dir(state_dir: Path | None) -> Path:
     return state_dir or journey_home() / "temporal"
 
 
-def _start_server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> tuple[Any, Path]:
+def _start_server(
+    state_dir: Path | None, ip: str, port: int, ui_port: int, codec_endpoint: str | None = None
+) -> tuple[Any, Path]:
     from journey.temporal.devserver import start_server
 
     directory = _state_dir(state_dir)
     try:
-        return start_server(directory, ip=ip, port=port, ui_port=ui_port), directory
+        return start_server(directory, ip=ip, port=port, ui_port=ui_port, codec_endpoint=codec_endpoint), directory
     except RuntimeError as err:
         raise Failure(str(err)) from None
 
 
+def ui_origins(ip: str, ui_port: int) -> list[str]:
+    """The origins a browser may show the Web UI under (the codec server allows them)."""
+    origins = [f"http://{ip}:{ui_port}"]
+    if ip == "127.0.0.1":
+        origins.append(f"http://localhost:{ui_port}")
+    return origins
+
+
 @click.command()
 @server_options
-def server(state_dir: Path | None, ip: str, port: int, ui_port: int) -> None:
-    """Run the embedded Temporal dev server with its Web UI; state is kept on disk."""
+def server(state_dir: Path | None, ip: str, port: int, ui_port: int, codec_port: int) -> None:
+    """Run the embedded Temporal dev server with its Web UI; state is kept on disk.
+
+    With an encryption key set, the Web UI decodes payloads through a codec server on
+    --codec-port: run `journey codec-server` beside it."""
+    from journey.config import encryption_keys
     from journey.temporal.devserver import stop_server
 
-    process, directory = _start_server(state_dir, ip, port, ui_port)
+    ring = encryption_keys()
+    codec_endpoint = f"http://{ip}:{codec_port}" if ring.keys else None
+    process, directory = _start_server(state_dir, ip, port, ui_port, codec_endpoint)
     click.echo(f"Temporal dev server on {ip}:{port}, Web UI http://{ip}:{ui_port}, state in {directory}")
+    if codec_endpoint:
+        origins = " ".join(f"--cors-origin {origin}" for origin in ui_origins(ip, ui_port))
+        click.echo(
+            f"payloads are encrypted: the Web UI decodes them through {codec_endpoint}; run "
+            f"`journey codec-server --ip {ip} --port {codec_port} {origins}` beside it"
+        )
     click.echo("Press Ctrl-C to stop.")
     try:
         process.wait()
@@ -147,18 +178,17 @@ async def _run_worker(
     gauges are kept current from the store."""
     from datetime import timedelta
 
-    from journey.config import DeliverySettings, reports_dir
+    from journey.config import DeliverySettings, encryption_keys, reports_dir
     from journey.telemetry.metrics import refresh_portfolio
-    from journey.telemetry.tracing import WORKER_SERVICE
-    from journey.temporal.client import connect
-    from journey.temporal.schedules import ensure_schedules
+    from journey.temporal.schedules import ensure_schedules, reencrypt_schedules
     from workflows.worker import build_worker
 
     # Failed sends are logged (journey.delivery.outbox) with their key and reason.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     _note_delivery_channels(DeliverySettings.from_env())
+    ring = encryption_keys()
     store = open_store()
-    client = await connect(WORKER_SERVICE)
+    client = await _connect_worker(ring, task_queue)
     worker = build_worker(
         client,
         store,
@@ -175,6 +205,9 @@ async def _run_worker(
     created = await ensure_schedules(client, task_queue=task_queue)
     if created:
         click.echo(f"created schedules: {', '.join(created)}")
+    reencrypted = await reencrypt_schedules(client)
+    if reencrypted:
+        click.echo(f"schedules' payloads re-encrypted with this worker's key: {', '.join(reencrypted)}")
     gauges = asyncio.create_task(refresh_portfolio(store, metrics)) if metrics is not None else None
     click.echo(
         f"worker polling task queue {task_queue!r} as version {version}; "
@@ -210,6 +243,47 @@ def _note_version(state: VersionState) -> None:
     """Say once the worker runs whether its version gets new work (see workflows.deployment)."""
     current = state.is_current or not state.supported
     click.echo(state.describe() if current else f"warning: {state.describe()}", err=not current)
+
+
+async def _connect_worker(ring: KeyRing, task_queue: str) -> Any:
+    """The worker's client. Its identity names the keys it reads (for the commands' check);
+    a worker that cannot read the journeys would fail every task it takes, so it stops
+    here (`journey.temporal.keycheck`)."""
+    from journey.telemetry.tracing import WORKER_SERVICE
+    from journey.temporal.client import connect
+    from journey.temporal.keycheck import check_keys, worker_identity, workers_lacking
+
+    client = await connect(ring, check=False, identity=worker_identity(ring), service=WORKER_SERVICE)
+    _note_encryption(ring, await check_keys(client, ring))
+    if ring.encrypting is not None:
+        _note_workers_lacking(ring, task_queue, await workers_lacking(client, ring.encrypting.id, task_queue))
+    return client
+
+
+def _note_encryption(ring: KeyRing, newest: NewestJourney | None) -> None:
+    """Say which key encrypts, and warn when the newest journey was written with another
+    (a rotation's new key must be in every process's list before anyone encrypts with it)."""
+    from journey.temporal.keycheck import encrypts_with_a_new_key
+
+    if not ring.keys:
+        return
+    click.echo(f"payloads to Temporal are encrypted ({describe_keys(ring)})")
+    if newest is not None and encrypts_with_a_new_key(newest, ring):
+        click.echo(
+            f"note: the newest journey, {newest.workflow_id}, was written with key id "
+            f"{', '.join(sorted(newest.key_ids))}; this worker encrypts with {ring.ids[0]}: every worker and "
+            f"client must have {ring.ids[0]} in its list ({ring.source}) before any of them encrypts with it",
+            err=True,
+        )
+
+
+def _note_workers_lacking(ring: KeyRing, task_queue: str, lacking: list[str]) -> None:
+    if lacking:
+        click.echo(
+            f"warning: this worker encrypts with key id {ring.ids[0]}, which worker(s) polling {task_queue!r} "
+            f"cannot read: {'; '.join(lacking)}; journeys they take over from it fail until they have it",
+            err=True,
+        )
 
 
 def _outbox_dir_if_unconfigured() -> Path | None:
@@ -320,26 +394,40 @@ def up(
     ip: str,
     port: int,
     ui_port: int,
+    codec_port: int,
     sample: bool,
     metrics_port: int | None,
     metrics_ip: str | None,
 ) -> None:
     """Run the dev server and a worker together; Ctrl-C stops both. The worker's version
-    (JOURNEY_DEPLOYMENT, JOURNEY_BUILD_ID) becomes the current one."""
-    from journey.config import worker_version
+    (JOURNEY_DEPLOYMENT, JOURNEY_BUILD_ID) becomes the current one.
+
+    With an encryption key set, a codec server runs beside them on --codec-port, and the
+    Web UI shows the payloads decoded through it."""
+    from journey.config import encryption_keys, worker_version
     from journey.temporal.devserver import stop_server
 
     version = worker_version()
     metrics = start_telemetry(metrics_endpoint(metrics_port, metrics_ip))
+    ring = encryption_keys()
+    codec = open_codec_server(ring, ip, codec_port, ui_origins(ip, ui_port), "--codec-port") if ring.keys else None
     os.environ["TEMPORAL_ADDRESS"] = f"{ip}:{port}"
     outbox_dir = _outbox_dir_if_unconfigured()
     if outbox_dir is not None:
         # A first run has no Slack or SMTP: touches land as files to read, not as failures.
         os.environ["JOURNEY_OUTBOX_DIR"] = str(outbox_dir)
         click.echo(f"no Slack or SMTP configured: automated touches are written as files to {outbox_dir}")
-    process, directory = _start_server(state_dir, ip, port, ui_port)
+    try:
+        process, directory = _start_server(state_dir, ip, port, ui_port, codec.url if codec else None)
+    except BaseException:
+        if codec is not None:
+            codec.server_close()
+        raise
     click.echo(f"Temporal dev server on {ip}:{port} (state in {directory})")
     click.echo(f"Web UI: http://{ip}:{ui_port}/namespaces/default/workflows")
+    if codec is not None:
+        codec.start()
+        click.echo(f"codec server on {codec.url} for the Web UI ({describe_keys(ring)})")
 
     async def body() -> bool:
         stop = asyncio.Event()
@@ -358,6 +446,9 @@ def up(
         finished = run(body())
     finally:
         stop_server(process)
+        if codec is not None:
+            codec.shutdown()
+            codec.server_close()
         click.echo("server stopped")
     _leave_if_abandoned(finished)
 

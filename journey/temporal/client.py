@@ -8,9 +8,11 @@ from temporalio.client import Client, RPCTimeoutOrCancelledError
 from temporalio.envconfig import ClientConfig
 from temporalio.service import RPCError, RPCStatusCode
 
+from journey.config import KeyRing, encryption_keys
 from journey.telemetry import tracing
-from journey.temporal.converter import data_converter
+from journey.temporal.converter import journey_data_converter
 from journey.temporal.errors import Unreachable
+from journey.temporal.keycheck import check_keys, check_workers_read
 from journey.temporal.runtime import process_runtime
 
 DEFAULT_ADDRESS = "localhost:7233"
@@ -30,16 +32,29 @@ def connect_config() -> dict[str, object]:
     return config
 
 
-async def connect(service: str = tracing.CLI_SERVICE) -> Client:
-    """A client for the configured Temporal, on the process's runtime, traced when an OTLP
-    endpoint is set (`service`: the default service name of the spans); `Unreachable`
-    (naming the address and how to start a server) when nothing answers there."""
+async def connect(
+    ring: KeyRing | None = None,
+    *,
+    check: bool = True,
+    identity: str | None = None,
+    service: str = tracing.CLI_SERVICE,
+) -> Client:
+    """A client for the configured Temporal, on the process's runtime, encrypting with
+    `ring` (default: the keys of JOURNEY_ENCRYPTION_KEY or JOURNEY_ENCRYPTION_KEY_FILE),
+    traced when an OTLP endpoint is set (`service`: the default service name of the spans);
+    `Unreachable` (naming the address and how to start a server) when nothing answers
+    there. With `check`, it first makes sure it can decrypt the newest journey and that the
+    workers polling now can decrypt what it writes (`journey.temporal.keycheck`), so that a
+    process with the wrong key stops before it sends anything."""
+    ring = encryption_keys() if ring is None else ring
     config = connect_config()
+    if identity is not None:
+        config["identity"] = identity
     interceptors = tracing.interceptors(service)
     try:
-        return await Client.connect(
+        client = await Client.connect(
             **config,  # type: ignore[arg-type]
-            data_converter=data_converter,
+            data_converter=journey_data_converter(ring),
             runtime=process_runtime(),
             interceptors=interceptors,
         )
@@ -48,6 +63,10 @@ async def connect(service: str = tracing.CLI_SERVICE) -> Client:
             f"cannot reach Temporal at {config.get('target_host')}: {err}. Start it with `journey up` "
             f"(or `journey server`), or set TEMPORAL_ADDRESS."
         ) from None
+    if check:
+        await check_keys(client, ring)
+        await check_workers_read(client, ring)
+    return client
 
 
 # What to check when Temporal answers a call with this status instead of doing it.

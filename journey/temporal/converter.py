@@ -6,6 +6,12 @@ and pydantic's keeps a cache of type adapters per converter, so every cached jou
 its own compiled validators for its input, its state and its activity results (tens of
 KiB each). Here the type adapters are built once per process and shared, which is safe:
 an adapter holds nothing but the compiled schema of its type.
+
+With an encryption key (`journey.config.encryption_keys`), every payload is encrypted by
+`journey.temporal.codec.EncryptionCodec`, and failures carry their message and stack trace
+in an encrypted payload too (the SDK's `encode_common_attributes`). Without one, payloads
+and failures are exactly as they always were; the codec only names the missing key when an
+encrypted payload comes in.
 """
 
 from __future__ import annotations
@@ -19,9 +25,15 @@ from temporalio.contrib.pydantic import PydanticJSONPlainPayloadConverter
 from temporalio.converter import (
     CompositePayloadConverter,
     DataConverter,
+    DefaultFailureConverter,
+    DefaultFailureConverterWithEncodedAttributes,
     DefaultPayloadConverter,
+    FailureConverter,
     JSONPlainPayloadConverter,
 )
+
+from journey.config import KeyRing, encryption_keys
+from journey.temporal.codec import EncryptionCodec
 
 
 @functools.lru_cache(maxsize=1024)
@@ -57,4 +69,24 @@ class JourneyPayloadConverter(CompositePayloadConverter):
         )
 
 
-data_converter = DataConverter(payload_converter_class=JourneyPayloadConverter)
+def journey_data_converter(ring: KeyRing | None = None) -> DataConverter:
+    """Pydantic JSON, encrypted with `ring`'s first key when it has one."""
+    ring = ring or KeyRing()
+    failures: type[FailureConverter] = (
+        DefaultFailureConverterWithEncodedAttributes if ring.keys else DefaultFailureConverter
+    )
+    return DataConverter(
+        payload_converter_class=JourneyPayloadConverter,
+        payload_codec=EncryptionCodec(ring),
+        failure_converter_class=failures,
+    )
+
+
+# Without a key: what tests and benchmarks use, and what every client used before keys.
+data_converter = journey_data_converter()
+
+
+def configured_data_converter() -> DataConverter:
+    """The converter of the keys in the environment (JOURNEY_ENCRYPTION_KEY or
+    JOURNEY_ENCRYPTION_KEY_FILE); a bad setting is an `InputError` naming it."""
+    return journey_data_converter(encryption_keys())

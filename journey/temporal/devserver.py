@@ -59,7 +59,17 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def server_command(state_dir: Path, *, ip: str = "127.0.0.1", port: int = 7233, ui_port: int = 8233, headless: bool = False) -> list[str]:
+def server_command(
+    state_dir: Path,
+    *,
+    ip: str = "127.0.0.1",
+    port: int = 7233,
+    ui_port: int = 8233,
+    headless: bool = False,
+    codec_endpoint: str | None = None,
+) -> list[str]:
+    """The dev server's command line; with `codec_endpoint`, the Web UI decodes payloads
+    through that codec server (from the browser)."""
     command = [
         packaged_binary("temporal"),
         "server",
@@ -76,6 +86,8 @@ def server_command(state_dir: Path, *, ip: str = "127.0.0.1", port: int = 7233, 
         *dynamic_config_flags(),
     ]
     command += ["--headless"] if headless else ["--ui-port", str(ui_port)]
+    if codec_endpoint and not headless:
+        command += ["--ui-codec-endpoint", codec_endpoint]
     return command
 
 

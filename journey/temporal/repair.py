@@ -20,6 +20,7 @@ from typing import Any
 
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCause
+from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import (
     GetWorkflowExecutionHistoryReverseRequest,
@@ -28,6 +29,7 @@ from temporalio.api.workflowservice.v1 import (
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from journey.domain import names
+from journey.temporal.codec import UnreadablePayload
 from journey.temporal.errors import JourneyUnavailable
 
 # The reset points, as `TaskFailure.reset_point` and `--json` name them.
@@ -140,7 +142,7 @@ async def _failure(client: Client, workflow_id: str, run_id: str, attempts: int)
         workflow_id=workflow_id,
         run_id=run_id,
         attempts=attempts,
-        message=_message(latest),
+        message=await _message(client, latest),
         cause=_cause(latest),
         since=_time(first),
         reset_event_id=reset_to.event_id,
@@ -192,21 +194,33 @@ def _is_task_problem(event: HistoryEvent) -> bool:
     return False
 
 
-def _message(event: HistoryEvent) -> str:
+async def _message(client: Client, event: HistoryEvent) -> str:
     if event.event_type == _TIMED_OUT:
         kind = TimeoutType.Name(event.workflow_task_timed_out_event_attributes.timeout_type)
         return f"the workflow task timed out ({kind.removeprefix('TIMEOUT_TYPE_').lower().replace('_', '-')})"
-    # The SDK's message is often a wrapper ("Failed decoding arguments"): its causes say what.
-    messages: list[str] = []
-    failure = event.workflow_task_failed_event_attributes.failure
-    while failure.message and len(messages) < 4:
-        messages.append(failure.message)
-        if not failure.HasField("cause"):
-            break
-        failure = failure.cause
+    messages = await _failure_messages(client, event.workflow_task_failed_event_attributes.failure)
     # One line for a terminal: a message may come from data (control characters, bidi overrides).
     line = "".join(ch for ch in " ".join(": ".join(messages).split()) if ch.isprintable()) or "(no message)"
     return line if len(line) <= MESSAGE_CHARS else line[: MESSAGE_CHARS - 1] + "…"
+
+
+async def _failure_messages(client: Client, failure: Failure) -> list[str]:
+    """The failure's message and its causes' (the SDK's message is often a wrapper, "Failed
+    decoding arguments": its causes say what), decrypted when payloads are encrypted."""
+    decoded = Failure()
+    decoded.CopyFrom(failure)
+    try:
+        error: BaseException | None = await client.data_converter.decode_failure(decoded)
+    except UnreadablePayload as err:
+        return [f"(the failure's message is encrypted: {err})"]
+    messages: list[str] = []
+    while error is not None and len(messages) < 4:
+        message = getattr(error, "message", None) or ""
+        if not message:
+            break
+        messages.append(message)
+        error = error.__cause__
+    return messages
 
 
 def _cause(event: HistoryEvent) -> str | None:

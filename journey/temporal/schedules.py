@@ -4,6 +4,11 @@ task-reminder sweep, and the delivery sweep every few minutes.
 `ensure_schedules(client)` creates every missing schedule and leaves existing ones alone
 (their time may have been changed with `journey schedule set`), so `journey up` and every
 worker can call it at start. Times are UTC.
+
+A schedule keeps the payloads it was created with (the sweep's input, its summary),
+encrypted with the key of the process that created it. `reencrypt_schedules`, which every
+worker runs at start, gives them again, encrypted with the worker's key, when they are under
+another: once the workers encrypt with a new key, the sweeps no longer need the old one.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.common.v1 import Payload
 from temporalio.client import (
     Client,
     Schedule,
@@ -35,6 +41,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.messages import DeliverySweepInput, HealthSweepInput, ReminderSweepInput
 from journey.domain import names
+from journey.temporal.codec import EncryptionCodec, key_id_of
 
 TIME_ZONE = "UTC"
 
@@ -146,6 +153,34 @@ async def ensure_schedules(client: Client, *, task_queue: str = names.TASK_QUEUE
             continue
         created.append(sweep.schedule_id)
     return created
+
+
+async def reencrypt_schedules(client: Client) -> list[str]:
+    """Give every schedule whose start payloads are not encrypted with the key `client`
+    encrypts with (in clear when it has none) its sweep's input and summary again, through
+    `client`; its time, policy and state stay. Returns the ids of those changed."""
+    codec = client.data_converter.payload_codec
+    key = codec.ring.encrypting if isinstance(codec, EncryptionCodec) else None
+    wanted = key.id if key is not None else None
+    changed = []
+    for sweep in SWEEPS.values():
+        description = await describe(client, sweep)
+        action = description.schedule.action if description is not None else None
+        if not isinstance(action, ScheduleActionStartWorkflow):
+            continue
+        stored = [p for p in (*action.args, action.static_summary, action.static_details) if isinstance(p, Payload)]
+        if all(key_id_of(payload) == wanted for payload in stored):
+            continue
+        fresh = build_schedule(sweep, task_queue=action.task_queue).action
+
+        def change(current: ScheduleUpdateInput, fresh: Any = fresh) -> ScheduleUpdate:
+            schedule = current.description.schedule
+            schedule.action = fresh
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(sweep.schedule_id).update(change)
+        changed.append(sweep.schedule_id)
+    return changed
 
 
 async def describe(client: Client, sweep: Sweep) -> ScheduleDescription | None:

@@ -38,7 +38,7 @@ from journey.domain.measurements import UsageRow
 from journey.domain.models import Account, JourneyStatus
 from journey.files import EventRow
 from journey.store import Store
-from journey.temporal.converter import data_converter
+from journey.temporal.converter import configured_data_converter
 from journey.temporal.devserver import packaged_binary
 from journey.temporal.journeys import enroll_one, send_event
 from journey.temporal.runtime import process_runtime
@@ -93,7 +93,7 @@ async def simulate(
                 store.write_usage(usage)
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=packaged_binary("temporal-test-server"),
-                data_converter=data_converter,
+                data_converter=configured_data_converter(),
                 runtime=process_runtime(),
             )
             async with env:

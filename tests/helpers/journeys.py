@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 from temporalio.client import WorkflowHandle
+from temporalio.converter import DataConverter
 from temporalio.testing import WorkflowEnvironment
 
 from journey.config import DeliverySettings
@@ -44,16 +45,17 @@ async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date
 
 
 @contextlib.asynccontextmanager
-async def own_time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+async def own_time_skipping_env(converter: DataConverter | None = None) -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping test server for one test alone. For a test whose journeys go red,
     or whose commands talk to the server from another client: what such a test leaves
-    on the session's shared server can hold its clock for the tests after it."""
+    on the session's shared server can hold its clock for the tests after it. Its client
+    uses `converter` (default: the one without a key)."""
     from journey.temporal.converter import data_converter
     from journey.temporal.devserver import packaged_binary
     from workflows.search_attributes import register_search_attributes
 
     environment = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=packaged_binary("temporal-test-server"), data_converter=data_converter
+        test_server_existing_path=packaged_binary("temporal-test-server"), data_converter=converter or data_converter
     )
     try:
         await register_search_attributes(environment.client)

@@ -62,7 +62,13 @@ def rows(store: Store, account: str, kind: str) -> list[TimelineRecord]:
 
 
 async def run_two_terms(
-    env: WorkflowEnvironment, store: Store, task_queue: str, model: str, usage_mau: int | None, account_id: str | None = None
+    env: WorkflowEnvironment,
+    store: Store,
+    task_queue: str,
+    model: str,
+    usage_mau: int | None,
+    account_id: str | None = None,
+    histories: Path = HISTORIES,
 ) -> WorkflowHandle:
     account = make_account(model, account_id)
     assert await enroll_one(env.client, account, today=SIGNED, task_queue=task_queue)
@@ -122,13 +128,15 @@ async def run_two_terms(
     outcome = await env.client.get_workflow_handle(handle.id, result_type=JourneyOutcome).result()
     assert outcome.stage.value == "churned" and outcome.terms == 2
     if os.environ.get("JOURNEY_RECORD_HISTORIES"):
-        await record_histories(env, account.id, first_run)
+        await record_histories(env, account.id, first_run, histories)
     return handle
 
 
-async def record_histories(env: WorkflowEnvironment, account: str, first_run: str | None) -> None:
+async def record_histories(
+    env: WorkflowEnvironment, account: str, first_run: str | None, histories: Path = HISTORIES
+) -> None:
     """Save the first term's run, the final run and the remediation as replay fixtures."""
-    HISTORIES.mkdir(exist_ok=True)
+    histories.mkdir(exist_ok=True)
     runs = {
         "term1": env.client.get_workflow_handle(f"journey-{account}", run_id=first_run),
         "term2": env.client.get_workflow_handle(f"journey-{account}"),
@@ -136,7 +144,7 @@ async def record_histories(env: WorkflowEnvironment, account: str, first_run: st
     }
     for label, run in runs.items():
         history = await run.fetch_history()
-        (HISTORIES / f"{account}-{label}.json").write_text(history.to_json())
+        (histories / f"{account}-{label}.json").write_text(history.to_json())
 
 
 @pytest.mark.parametrize("model", list(ACCOUNTS))
