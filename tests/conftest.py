@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from journey.store import Store
 from journey.temporal.converter import data_converter
 from journey.temporal.devserver import packaged_binary
-from tests.helpers.journeys import quiet_settings
+from tests.helpers.journeys import park_in_business_hours, quiet_settings
 from tests.helpers.stores import postgres_store
 from workflows.search_attributes import register_search_attributes
 from workflows.worker import build_worker
@@ -28,6 +28,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=data_converter,
     )
     await register_search_attributes(environment.client)
+    await park_in_business_hours(environment)
     yield environment
     await environment.shutdown()
 

@@ -30,6 +30,17 @@ async def status_of(handle: WorkflowHandle) -> JourneyStatus:
 PARK_HOUR = 10
 
 
+async def park_in_business_hours(env: WorkflowEnvironment) -> None:
+    """Move a new time-skipping server's clock to the next PARK_HOUR UTC. Journeys there
+    take their business dates from the test and their time of day from the server: parked
+    so, a test sees the shipped send window (09:00-17:00) open, whatever the hour it runs."""
+    now = await env.get_current_time()
+    target = datetime(now.year, now.month, now.day, PARK_HOUR, tzinfo=UTC)
+    if target <= now:
+        target += timedelta(days=1)
+    await env.sleep(target - now)
+
+
 async def advance_to(env: WorkflowEnvironment, handle: WorkflowHandle, day: date) -> JourneyStatus:
     """Skip server time until the journey's business date is `day` at PARK_HOUR UTC (its
     wake-up at the start of that day has run, and the touches of that day sent in the
@@ -59,6 +70,7 @@ async def own_time_skipping_env(converter: DataConverter | None = None) -> Async
     )
     try:
         await register_search_attributes(environment.client)
+        await park_in_business_hours(environment)
         yield environment
     finally:
         await environment.shutdown()
