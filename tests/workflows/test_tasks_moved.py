@@ -4,17 +4,22 @@ tasks it opens later."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from datetime import date, timedelta
+from typing import TypeVar
 
 import pytest
 
 from journey.domain import names
 from journey.domain.models import Account
+from journey.store.records import TaskRecord
 from journey.temporal.journeys import EventRejected, enroll_one, send_event
 from journey.temporal.tasks import reassign, snooze
 from tests.helpers.journeys import advance_to, status_of
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+T = TypeVar("T")
 
 SIGNED = date(2026, 1, 5)
 
@@ -58,6 +63,15 @@ async def test_snooze_and_reassign_reach_store_timeline_and_wake_up(env, store, 
     await handle.terminate("test over")
 
 
+async def soon(check: Callable[[], T], timeout: float = 30) -> T:
+    """`check()` once it is truthy (the remediation writes the store on its own time)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (found := check()):
+        assert asyncio.get_running_loop().time() < deadline, "not written within the timeout"
+        await asyncio.sleep(0.1)
+    return found
+
+
 async def test_the_red_account_remediation_moves_its_tasks_with_the_journey(store, task_queue) -> None:
     """A red account's action plan is the TA's too: a reassignment hands it to the cover,
     a snooze moves it, and the follow-ups opened while the cover holds are the cover's."""
@@ -75,19 +89,21 @@ async def test_the_red_account_remediation_moves_its_tasks_with_the_journey(stor
         await advance_to(env, handle, SIGNED + timedelta(days=1))
         await send_event(env.client, "redmoved", names.Update.SET_HEALTH, {"color": "red", "reason": "champion left"})
         today = (await advance_to(env, handle, SIGNED + timedelta(days=2))).today
-        [plan] = [t for t in store.tasks(account="redmoved") if t.touchpoint == "red-action-plan"]
-        assert plan.owner == "ana"
 
+        def tasks() -> dict[str, TaskRecord]:
+            return {t.touchpoint: t for t in store.tasks(account="redmoved")}
+
+        # The remediation writes its tasks on its own, after the journey's step.
+        plan = (await soon(lambda: tasks().get("red-action-plan")))
+        assert plan.owner == "ana"
         await reassign(env.client, store, "ana", "bo", today, until=today + timedelta(days=60))
-        await advance_to(env, handle, today + timedelta(days=1))
-        [plan] = [t for t in store.tasks(account="redmoved") if t.touchpoint == "red-action-plan"]
-        assert plan.owner == "bo"
+        await soon(lambda: tasks()["red-action-plan"].owner == "bo")
         until = plan.due + timedelta(days=5)
-        await snooze(env.client, store, "redmoved", "red-action-plan", until, today + timedelta(days=1))
+        await snooze(env.client, store, "redmoved", "red-action-plan", until, today)
+        await soon(lambda: tasks()["red-action-plan"].due == until)
         await advance_to(env, handle, today + timedelta(days=9))
-        tasks = {t.touchpoint: t for t in store.tasks(account="redmoved")}
-        assert tasks["red-action-plan"].due == until
-        assert tasks["red-follow-up"].owner == "bo"  # opened after the reassignment, while the cover holds
+        # Opened after the reassignment, while the cover holds.
+        await soon(lambda: "red-follow-up" in tasks() and tasks()["red-follow-up"].owner == "bo")
         moved = [r.detail["status"] for r in store.timeline("redmoved") if r.kind == "task" and r.name == "red-action-plan"]
         assert moved == ["reassigned", "snoozed"]
         await handle.terminate("test over")
