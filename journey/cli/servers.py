@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -461,18 +461,23 @@ async def _enroll_sample() -> None:
     from journey.temporal.journeys import enroll_many
 
     accounts = read_accounts(sample_portfolio())
+    shift = sample_shift(accounts[0].id, accounts[0].signed, date.today())
     # Enrolled with their account map, so the touches due on the first day have recipients.
     contacts = read_contacts(sample_contacts(), known_accounts={a.id for a in accounts})
     accounts = [
-        a.model_copy(update={"contacts": [c.contact() for c in contacts if c.account == a.id]}) for a in accounts
+        a.model_copy(update={
+            "contacts": [c.contact() for c in contacts if c.account == a.id],
+            **{name: getattr(a, name) + shift for name in SAMPLE_DATES if getattr(a, name) is not None},
+        })
+        for a in accounts
     ]
     # Usage and NPS first, so the journeys judge their adoption deadlines with data on file.
-    load_sample_measurements({a.id for a in accounts}, date.today())
+    load_sample_measurements({a.id for a in accounts}, date.today(), shift)
     client = await connect()
     report = await enroll_many(client, accounts, team=team_from_env())
     click.echo(
         f"sample portfolio: {len(report.started)} enrolled, {len(report.existing)} already enrolled, "
-        f"{len(contacts)} contacts"
+        f"{len(contacts)} contacts" + (f"; its dates moved {shift.days // 7} weeks on to today" if shift else "")
     )
 
 
@@ -480,14 +485,32 @@ def sample_portfolio() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "sample_accounts.csv"
 
 
-def load_sample_measurements(accounts: set[str], today: date) -> None:
-    """The sample portfolio's usage and NPS (journey/data/), up to `today`, into the store:
-    upserts, so loading them again changes nothing."""
+# The day the sample's dates were written for, and the accounts' dates that move with it.
+SAMPLE_WRITTEN_ON = date(2026, 12, 1)
+SAMPLE_DATES = ("signed", "renewal", "production_ready", "onboarding_complete")
+
+
+def sample_shift(first_account: str, first_signed: date, today: date) -> timedelta:
+    """How far the sample moves so that it stands on `today` as it stood when written:
+    whole weeks (weekdays stay), none before then. A sample enrolled before keeps the
+    shift it was enrolled with, so `up --sample` again changes nothing."""
+    with open_store() as store:
+        enrolled = store.find_account(first_account)
+    if enrolled is not None:
+        return enrolled.signed - first_signed
+    return timedelta(weeks=max(0, (today - SAMPLE_WRITTEN_ON).days // 7))
+
+
+def load_sample_measurements(accounts: set[str], today: date, shift: timedelta = timedelta(0)) -> None:
+    """The sample portfolio's usage and NPS (journey/data/), moved by `shift` and up to
+    `today`, into the store: upserts, so loading them again changes nothing."""
     from journey.files import read_nps, read_usage
 
     data = sample_portfolio().parent
-    usage = [r for r in read_usage(data / "sample_usage.csv", known_accounts=accounts) if r.date <= today]
-    nps = [r for r in read_nps(data / "sample_nps.csv", known_accounts=accounts) if r.date <= today]
+    usage = [r.model_copy(update={"date": r.date + shift}) for r in read_usage(data / "sample_usage.csv", known_accounts=accounts)]
+    nps = [r.model_copy(update={"date": r.date + shift}) for r in read_nps(data / "sample_nps.csv", known_accounts=accounts)]
+    usage = [r for r in usage if r.date <= today]
+    nps = [r for r in nps if r.date <= today]
     with open_store() as store:
         store.write_usage(usage)
         store.write_nps(nps)

@@ -60,3 +60,24 @@ def test_loaded_sample_gives_reports_with_charts_and_kpis(
     done = invoke("report", "globex", "--on", ON.isoformat(), "--out", str(tmp_path), "--json")
     assert done.exit_code == 0, done.output
     assert "No usage reported in this period." in Path(json.loads(done.stdout)["path"]).read_text()
+
+
+def test_the_sample_moves_with_the_calendar_by_whole_weeks(journey_home: Path) -> None:
+    from datetime import timedelta
+
+    from journey.cli.servers import SAMPLE_WRITTEN_ON, sample_shift
+
+    accounts = read_accounts(sample_portfolio())
+    first = accounts[0]
+    journey_home.mkdir(parents=True)
+    assert sample_shift(first.id, first.signed, SAMPLE_WRITTEN_ON + timedelta(days=6)) == timedelta(0)
+    later = SAMPLE_WRITTEN_ON + timedelta(days=93)
+    shift = sample_shift(first.id, first.signed, later)
+    assert shift == timedelta(weeks=13) and (first.signed + shift).weekday() == first.signed.weekday()
+    load_sample_measurements({a.id for a in accounts}, later, shift)
+    with Store.open(f"sqlite:///{journey_home / 'journey.db'}") as store:
+        newest = max(day for day, _, _ in store.daily_usage("initech", date(2025, 1, 1), later))
+        assert newest == max(r.date for r in read_usage(DATA / "sample_usage.csv") if r.account == "initech") + shift
+        # Enrolled once with a shift, the sample keeps it: `up --sample` again changes nothing.
+        store.upsert_accounts([first.model_copy(update={"signed": first.signed + shift})])
+    assert sample_shift(first.id, first.signed, later + timedelta(weeks=5)) == shift
