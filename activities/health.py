@@ -1,10 +1,15 @@
 """The health sweep's activities: score every account, then tell the journeys that changed.
 
 Workflows cannot send updates to other workflows, so the sending happens here, with the
-worker's own Temporal client: a bounded number of `metrics` updates at a time, with a
-heartbeat that records who has been told, so a retried attempt tells only the rest. The
-last attempt reports the journeys it could not tell instead of failing, so the sweep's
-counts say who was told and who was not.
+worker's own Temporal client. The sweep runs several batches at once, on whichever workers
+poll; each worker keeps at most `concurrency` updates in flight across all of its batches
+(JOURNEY_SWEEP_CONCURRENCY), so more workers tell more journeys at once and one worker is
+never flooded. A heartbeat records who has been told, so a retried attempt tells only the
+rest; and every update carries an id made of the sweep run and the account, so a journey
+told just before its worker died (too soon for the heartbeat) is not told twice: the
+server answers a repeated id with the first answer. The last attempt reports the journeys
+it could not tell instead of failing, so the sweep's counts say who was told and who was
+not.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.messages import HealthChange, HealthPlan, HealthSweepInput, HealthUpdateBatch, HealthUpdateReport
 from activities.retries import last_attempt
-from journey.config import health_config_path
+from journey.config import DEFAULT_SWEEP_CONCURRENCY, health_config_path
 from journey.domain import names
 from journey.domain.events import MetricsUpdate
 from journey.domain.health import HealthConfig, ScoredAccount, is_change, load_health_config
@@ -49,12 +54,19 @@ class HealthActivities:
         store: Store,
         client: Client,
         health_config: str | Path | None = None,
-        concurrency: int = 16,
+        concurrency: int = DEFAULT_SWEEP_CONCURRENCY,
     ) -> None:
         self.store = store
         self.client = client
         self.health_config = Path(health_config) if health_config is not None else health_config_path()
         self.concurrency = concurrency
+        # Shared by every batch this worker runs at once; made on the worker's event loop.
+        self._in_flight: asyncio.Semaphore | None = None
+
+    def in_flight(self) -> asyncio.Semaphore:
+        if self._in_flight is None:
+            self._in_flight = asyncio.Semaphore(self.concurrency)
+        return self._in_flight
 
     def config(self) -> HealthConfig:
         # Read at every sweep, so an edited file takes effect the next night.
@@ -81,12 +93,12 @@ class HealthActivities:
         told: set[str] = set(details[0]) if details else set()
         report = HealthUpdateReport(sent=len(told))
         errors: dict[str, str] = {}
-        limit = asyncio.Semaphore(self.concurrency)
+        limit = self.in_flight()
 
         async def tell(change: HealthChange) -> None:
             async with limit:
                 try:
-                    await asyncio.wait_for(self._send(change), UPDATE_TIMEOUT.total_seconds())
+                    await asyncio.wait_for(self._send(change, batch.sweep), UPDATE_TIMEOUT.total_seconds())
                 except WorkflowUpdateFailedError as err:
                     # The journey refused (it has ended): nothing to tell it.
                     log.info("health update for %s refused: %s", change.account, err.cause)
@@ -120,9 +132,10 @@ class HealthActivities:
             report.failed = sorted(errors)
         return report
 
-    async def _send(self, change: HealthChange) -> None:
+    async def _send(self, change: HealthChange, sweep: str | None) -> None:
         handle = self.client.get_workflow_handle(names.journey_workflow_id(change.account))
-        await handle.execute_update(names.Update.METRICS, change.update, result_type=JourneyStatus)
+        update_id = f"{sweep}/{change.account}" if sweep else None
+        await handle.execute_update(names.Update.METRICS, change.update, id=update_id, result_type=JourneyStatus)
         await asyncio.to_thread(self.store.record_delivered, change.account, change.update.color, change.band)
 
 

@@ -103,6 +103,10 @@ class HealthPlan(BaseModel):
 
 class HealthUpdateBatch(BaseModel):
     changes: list[HealthChange]
+    # The sweep run telling them: each update's id is "<sweep>/<account>", so a journey is
+    # told once per sweep however often a batch is retried. None (batches of sweeps that
+    # began before update ids): the server makes up an id per call.
+    sweep: str | None = None
 
 
 class HealthUpdateReport(BaseModel):

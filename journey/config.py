@@ -467,3 +467,21 @@ def _parse_key(text: str, where: str) -> EncryptionKey:
             f"{where}: the key is {len(secret)} bytes; AES-256 needs exactly {ENCRYPTION_KEY_BYTES} (expected {_KEY_HINT})"
         )
     return EncryptionKey(secret)
+
+
+# Health updates the nightly sweep keeps in flight at once, across all its batches: enough
+# to keep the workers' journeys busy, few enough that a 100,000-account night does not
+# flood the server (bench/sweep_e2e.py measures it).
+DEFAULT_SWEEP_CONCURRENCY = 32
+MAX_SWEEP_CONCURRENCY = 1_000
+
+
+def sweep_concurrency() -> int:
+    """JOURNEY_SWEEP_CONCURRENCY: a whole number from 1 to MAX_SWEEP_CONCURRENCY; unset or
+    empty: DEFAULT_SWEEP_CONCURRENCY."""
+    text = setting("JOURNEY_SWEEP_CONCURRENCY")
+    if text is None:
+        return DEFAULT_SWEEP_CONCURRENCY
+    if not text.isdigit() or not 1 <= int(text) <= MAX_SWEEP_CONCURRENCY:
+        raise InputError(f"JOURNEY_SWEEP_CONCURRENCY: {text[:40]!r} is not a whole number from 1 to {MAX_SWEEP_CONCURRENCY}")
+    return int(text)

@@ -73,3 +73,12 @@ def test_a_bad_version_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("JOURNEY_BUILD_ID", "__x")
     with pytest.raises(InputError, match="^JOURNEY_BUILD_ID: '__x' starts with '__'"):
         worker_version()
+
+
+def test_the_sweep_concurrency_defaults_and_reads_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from journey.config import DEFAULT_SWEEP_CONCURRENCY, sweep_concurrency
+
+    monkeypatch.setenv("JOURNEY_SWEEP_CONCURRENCY", "")
+    assert sweep_concurrency() == DEFAULT_SWEEP_CONCURRENCY
+    monkeypatch.setenv("JOURNEY_SWEEP_CONCURRENCY", " 64 ")
+    assert sweep_concurrency() == 64

@@ -15,7 +15,7 @@ from activities.delivery import DeliveryActivities
 from activities.health import HealthActivities
 from activities.reminders import ReminderActivities
 from activities.store import StoreActivities
-from journey.config import DeliverySettings, WorkerVersion, worker_version
+from journey.config import DeliverySettings, WorkerVersion, sweep_concurrency, worker_version
 from journey.delivery.outbox import OutboxSender
 from journey.domain.names import TASK_QUEUE
 from journey.store import Store
@@ -70,11 +70,14 @@ def build_worker(
     take_over: bool = False,
     on_version: Callable[[VersionState], None] | None = None,
     metrics: EngineMetrics | None = None,
+    health_concurrency: int | None = None,
 ) -> Worker:
     """A worker for journeys on `task_queue`; `dry_run` records automated touches without
     sending; with `reports_dir`, value reviews get the account's report written there.
     On shutdown, running activities get `graceful_shutdown_timeout` to finish before they
     are cancelled. `metrics`: where its activities count what they do (none by default).
+    `health_concurrency`: the health updates this worker keeps in flight for the nightly
+    sweep (default: JOURNEY_SWEEP_CONCURRENCY, else DEFAULT_SWEEP_CONCURRENCY).
 
     It polls as `version` of its Worker Deployment (default: JOURNEY_DEPLOYMENT and
     JOURNEY_BUILD_ID, else `journey` and the package's version). Once running, it makes that
@@ -88,7 +91,7 @@ def build_worker(
     deliveries = DeliveryActivities(sender)
     reminders = ReminderActivities(store, sender, playbook_dir, metrics)
     # The sweep tells journeys their health through this worker's own client.
-    health = HealthActivities(store, client, health_config)
+    health = HealthActivities(store, client, health_config, concurrency=health_concurrency or sweep_concurrency())
     return Worker(
         client,
         task_queue=task_queue,

@@ -365,9 +365,10 @@ def worker(
     sweeps go to the deployment's current version; a deployment that never had one gets
     this worker's. Roll out a new build by starting its workers and making it current
     with `temporal worker deployment set-current-version` (docs/operations.md)."""
-    from journey.config import worker_version
+    from journey.config import sweep_concurrency, worker_version
 
     version = worker_version(deployment, build_id)
+    sweep_concurrency()  # a bad JOURNEY_SWEEP_CONCURRENCY stops here, before anything starts
     metrics = start_telemetry(metrics_endpoint(metrics_port, metrics_ip))
 
     async def body() -> bool:
@@ -404,10 +405,11 @@ def up(
 
     With an encryption key set, a codec server runs beside them on --codec-port, and the
     Web UI shows the payloads decoded through it."""
-    from journey.config import encryption_keys, worker_version
+    from journey.config import encryption_keys, sweep_concurrency, worker_version
     from journey.temporal.devserver import stop_server
 
     version = worker_version()
+    sweep_concurrency()  # a bad JOURNEY_SWEEP_CONCURRENCY stops here, before the server starts
     metrics = start_telemetry(metrics_endpoint(metrics_port, metrics_ip))
     ring = encryption_keys()
     codec = open_codec_server(ring, ip, codec_port, ui_origins(ip, ui_port), "--codec-port") if ring.keys else None

@@ -3,6 +3,7 @@ what is remembered, and what a retried attempt leaves out."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import date
 from typing import Any
@@ -27,9 +28,18 @@ class FakeHandle:
         self.client = client
         self.workflow_id = workflow_id
 
-    async def execute_update(self, name: str, update: MetricsUpdate, result_type: Any = None) -> None:
+    async def execute_update(
+        self, name: str, update: MetricsUpdate, id: str | None = None, result_type: Any = None
+    ) -> None:
         assert name == "metrics"
         self.client.sent.append((self.workflow_id, update))
+        self.client.ids.append(id)
+        self.client.in_flight += 1
+        self.client.most_in_flight = max(self.client.most_in_flight, self.client.in_flight)
+        try:
+            await asyncio.sleep(self.client.answer_after)
+        finally:
+            self.client.in_flight -= 1
         failure = self.client.failures.get(self.workflow_id)
         if failure is not None:
             raise failure
@@ -38,7 +48,11 @@ class FakeHandle:
 class FakeClient:
     def __init__(self, failures: dict[str, BaseException] | None = None) -> None:
         self.sent: list[tuple[str, MetricsUpdate]] = []
+        self.ids: list[str | None] = []
         self.failures = failures or {}
+        self.answer_after = 0.0
+        self.in_flight = 0
+        self.most_in_flight = 0
 
     def get_workflow_handle(self, workflow_id: str) -> FakeHandle:
         return FakeHandle(self, workflow_id)
@@ -112,3 +126,37 @@ async def test_a_retry_tells_only_the_rest(store: Store) -> None:
     report = await env.run(activities.send_health_updates, batch)
     assert [wid for wid, _ in client.sent] == ["journey-b"]
     assert report.sent == 2 and told(store) == {"a": ("red", 0.5), "b": ("red", 0.5)}
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_each_update_is_named_by_the_sweep_and_the_account(store: Store) -> None:
+    # The server answers a repeated update id with the first answer: a batch retried after
+    # its worker died tells no journey twice, even one told after the last heartbeat.
+    enroll(store, "a", "b")
+    client = FakeClient()
+    activities = HealthActivities(store, client)  # type: ignore[arg-type]
+    batch = HealthUpdateBatch(changes=[change("a"), change("b")], sweep="health-sweep-1/run-7")
+    await ActivityEnvironment().run(activities.send_health_updates, batch)
+    assert sorted(client.ids) == ["health-sweep-1/run-7/a", "health-sweep-1/run-7/b"]
+
+    # Batches of sweeps begun before update ids carry none: the server makes one per call.
+    client.ids.clear()
+    await ActivityEnvironment().run(activities.send_health_updates, HealthUpdateBatch(changes=[change("a")]))
+    assert client.ids == [None]
+
+
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_worker_bounds_its_updates_in_flight_across_batches(store: Store) -> None:
+    accounts = [f"acct-{n}" for n in range(12)]
+    enroll(store, *accounts)
+    client = FakeClient()
+    client.answer_after = 0.02
+    activities = HealthActivities(store, client, concurrency=3)  # type: ignore[arg-type]
+    first = HealthUpdateBatch(changes=[change(a) for a in accounts[:6]], sweep="s")
+    second = HealthUpdateBatch(changes=[change(a) for a in accounts[6:]], sweep="s")
+    reports = await asyncio.gather(
+        ActivityEnvironment().run(activities.send_health_updates, first),
+        ActivityEnvironment().run(activities.send_health_updates, second),
+    )
+    assert [r.sent for r in reports] == [6, 6]
+    assert client.most_in_flight == 3

@@ -253,6 +253,17 @@ async def test_three_workers_two_killed_nothing_lost_nothing_twice(cluster: Clus
     assert sorted(w.id for w in remediations) == sorted(names.remediation_workflow_id(a, 1) for a in portfolio.red)
     assert Counter(r.account_id for r in store.red_rows()) == Counter(portfolio.red)
     assert set(report["red"]) == portfolio.red, report
+    # Each red journey accepted one `metrics` update from this sweep, under the sweep's id
+    # for it, whichever attempt of its batch sent it.
+    sweep_run = (await sweep.describe()).run_id
+    for account in sorted(portfolio.red):
+        history = await client.get_workflow_handle(names.journey_workflow_id(account)).fetch_history()
+        accepted = [
+            e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id
+            for e in history.events
+            if e.HasField("workflow_execution_update_accepted_event_attributes")
+        ]
+        assert [u for u in accepted if u.startswith(f"{sweep.id}/")] == [f"{sweep.id}/{sweep_run}/{account}"], account
 
     # Every delivery once. A row is `unknown` only when its worker died after the receiver
     # had the whole message and before its answer was recorded: it reached the receiver at

@@ -147,3 +147,17 @@ def test_tracing_over_grpc_is_refused(journey_home: Path) -> None:
         journey_home, "list", OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:4317", OTEL_EXPORTER_OTLP_PROTOCOL="grpc"
     )
     assert code == 2 and "OTEL_EXPORTER_OTLP_PROTOCOL" in output and "http/protobuf" in output
+
+
+@pytest.mark.parametrize("value", ["0", "1001", "many", "-4", "3.5"])
+@pytest.mark.parametrize("command", ["worker", "up"])
+def test_a_bad_sweep_concurrency_is_named(
+    invoke: Callable[..., Result],
+    nothing_written: Callable[[], None],
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    value: str,
+) -> None:
+    monkeypatch.setenv("JOURNEY_SWEEP_CONCURRENCY", value)
+    assert_bad_input(invoke(command), "JOURNEY_SWEEP_CONCURRENCY", repr(value))
+    nothing_written()

@@ -8,7 +8,9 @@ score for 14 days; when it expires, the score takes over again.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
@@ -23,6 +25,7 @@ from tests.helpers.journeys import status_of
 from tests.helpers.stores import add_usage
 from workflows.messages import HealthSweepInput, HealthSweepReport, RemediationOutcome
 
+HISTORIES = Path(__file__).parent.parent / "histories"
 START = date(2026, 4, 1)
 SEATS = 300
 HEALTHY_MAU = 270  # 90% of the seats
@@ -157,6 +160,10 @@ async def drop_and_recovery(
             child = await env.client.get_workflow_handle(f"red-{account.id}-1").describe()
             assert child.status == WorkflowExecutionStatus.RUNNING
             assert report.red == [account.id]
+            if os.environ.get("JOURNEY_RECORD_HISTORIES"):
+                # A sweep that told a journey: the replay tests keep it (tests/workflows/test_replay.py).
+                history = await env.client.get_workflow_handle(f"health-sweep-{task_queue}-{day}").fetch_history()
+                (HISTORIES / "health-sweep-parallel.json").write_text(history.to_json())
         day += timedelta(days=1)
 
     # Healthy in April; a leading warning (yellow) before red in May; green again in June.

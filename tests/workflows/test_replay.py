@@ -5,6 +5,12 @@ The histories under tests/histories/ were recorded from the two-term lifecycle t
 workflow code that would break a running journey fails here; intended changes go behind
 `workflow.patched`, and the histories are re-recorded only alongside such a patch.
 
+health-sweep-sequential.json is a HealthSweep that told one journey it turned red,
+recorded before the sweep told its batches in parallel (patch
+`health-sweep-parallel-batches`); health-sweep-parallel.json the same sweep after it
+(`JOURNEY_RECORD_HISTORIES=1 pytest tests/workflows/test_health_sweep.py -k usage_drop`
+records the latter).
+
 tests/histories/encrypted/ holds a two-term journey and its remediation recorded with an
 encryption key (the test key of tests/helpers/encryption.py; `JOURNEY_RECORD_HISTORIES=1
 pytest tests/workflows/test_encrypted_journey.py`): they replay with the key, and without
@@ -34,6 +40,7 @@ def test_histories_are_recorded() -> None:
     for model in ("enterprise", "scaled", "pooled", "digital"):
         for part in ("term1", "term2", "remediation"):
             assert f"acct-{model}-{part}.json" in names
+    assert {"health-sweep-sequential.json", "health-sweep-parallel.json"} <= names
 
 
 @pytest.mark.asyncio(loop_scope="session")
