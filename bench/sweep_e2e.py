@@ -306,30 +306,45 @@ async def wait_for(count: Any, target: int, label: str, timeout: float) -> None:
         await asyncio.sleep(0.25)
 
 
-async def batches_by_worker(client: Any, sweep_id: str) -> dict[str, int]:
-    """How many of the sweep's update batches each worker ran (the identity on the started
-    event of each `send_health_updates` attempt that completed)."""
-    from collections import Counter
-
+async def completed_attempts(client: Any, sweep_id: str, activity: str) -> list[tuple[Any, Any]]:
+    """The started and completed events of each attempt of the sweep's `activity` that
+    completed, read from its history."""
     history = await client.get_workflow_handle(sweep_id).fetch_history()
     scheduled = {
         e.event_id
         for e in history.events
         if e.HasField("activity_task_scheduled_event_attributes")
-        and e.activity_task_scheduled_event_attributes.activity_type.name == "send_health_updates"
+        and e.activity_task_scheduled_event_attributes.activity_type.name == activity
     }
     started = {
-        e.event_id: e.activity_task_started_event_attributes.identity
+        e.event_id: e
         for e in history.events
         if e.HasField("activity_task_started_event_attributes")
         and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
     }
-    return Counter(
-        started[e.activity_task_completed_event_attributes.started_event_id]
+    return [
+        (started[e.activity_task_completed_event_attributes.started_event_id], e)
         for e in history.events
         if e.HasField("activity_task_completed_event_attributes")
         and e.activity_task_completed_event_attributes.started_event_id in started
+    ]
+
+
+async def scoring_seconds(client: Any, sweep_id: str) -> float:
+    """How long the sweep's scoring ran."""
+    attempts = await completed_attempts(client, sweep_id, "score_health")
+    return sum(
+        (done.event_time.ToDatetime() - began.event_time.ToDatetime()).total_seconds() for began, done in attempts
     )
+
+
+async def batches_by_worker(client: Any, sweep_id: str) -> dict[str, int]:
+    """How many of the sweep's update batches each worker ran (by the worker identity that
+    started each attempt that completed)."""
+    from collections import Counter
+
+    attempts = await completed_attempts(client, sweep_id, "send_health_updates")
+    return Counter(began.activity_task_started_event_attributes.identity for began, _ in attempts)
 
 
 def start_workers(env: dict[str, str], count: int, logs: Path, cache: int | None) -> list[subprocess.Popen[bytes]]:
@@ -432,6 +447,8 @@ async def sweep_round(
         )
         elapsed = time.perf_counter() - began
         shares = await batches_by_worker(client, report["workflow_id"])
+        score_s = await scoring_seconds(client, report["workflow_id"])
+        progress(f"{workers} worker(s): scoring {accounts} accounts took {score_s:.1f} s of the sweep")
         progress(f"{workers} worker(s): batches told per worker: {sorted(shares.values(), reverse=True)}")
         progress(f"{workers} worker(s): {len(red)} turned red in {elapsed:.1f} s (sweep ended after {swept:.1f} s)")
         await asyncio.to_thread(wait_idle, running)
@@ -447,6 +464,7 @@ async def sweep_round(
             "changed": len(red),
             "per_s": round(len(red) / elapsed, 1),
             "batches_per_worker": sorted(shares.values(), reverse=True),
+            "score_s": round(score_s, 2),
         }
     finally:
         stop_workers(running)
@@ -542,7 +560,7 @@ def main() -> None:
         log(
             f"  {workers} worker(s): sweep {result['sweep_s']:.1f} s ({result['per_s']} journeys/s); "
             f"bare {result['bare_s']:.1f} s (before {result['bare_before_s']:.1f}, after {result['bare_after_s']:.1f}); "
-            f"ratio {result['ratio']:.2f}; batches per worker {result['batches_per_worker']}"
+            f"ratio {result['ratio']:.2f}; scoring {result['score_s']:.1f} s; batches per worker {result['batches_per_worker']}"
         )
     log(f"ratio on {args.workers[0]} worker(s) = bare_s / sweep_s = {first['ratio']:.2f} (target >= {TARGET_RATIO})")
     log(
@@ -555,7 +573,10 @@ def main() -> None:
                 "ratio": first["ratio"],
                 "ratio_ok": first["ratio"] >= TARGET_RATIO,
                 "concurrency": figures["concurrency"],
-                "workers": {w: {k: r[k] for k in ("sweep_s", "per_s", "bare_s", "ratio")} for w, r in results.items()},
+                "workers": {
+                    w: {k: r[k] for k in ("sweep_s", "per_s", "bare_s", "ratio", "score_s", "batches_per_worker")}
+                    for w, r in results.items()
+                },
             }
         )
     )
