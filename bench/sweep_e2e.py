@@ -134,18 +134,14 @@ async def bare_round(client: Any, address: str, count: int, concurrency: int, pr
             raise RuntimeError("the bare worker did not start")
         limit = asyncio.Semaphore(64)
         ids = [f"{prefix}-{n:06d}" for n in range(count)]
+        mine = f"WorkflowId STARTS_WITH '{prefix}-'"
 
         async def start(workflow_id: str) -> None:
             async with limit:
                 await client.start_workflow("BareTarget", id=workflow_id, task_queue=BARE_QUEUE)
 
         await asyncio.gather(*(start(i) for i in ids))
-        await wait_for(
-            lambda: count_workflows(client, f"WorkflowType='BareTarget' AND WorkflowId STARTS_WITH '{prefix}-'"),
-            count,
-            "bare targets placed",
-            300,
-        )
+        await wait_for_workflows(client, f"WorkflowType='BareTarget' AND {mine}", count, "bare targets placed", 300)
         await asyncio.sleep(2)
         limit = asyncio.Semaphore(concurrency)
 
@@ -155,12 +151,7 @@ async def bare_round(client: Any, address: str, count: int, concurrency: int, pr
 
         began = time.perf_counter()
         await asyncio.gather(*(tell(i) for i in ids))
-        await wait_for(
-            lambda: count_workflows(client, f"WorkflowType='BareChild' AND WorkflowId STARTS_WITH '{prefix}-'"),
-            count,
-            "bare children started",
-            300,
-        )
+        await wait_for_workflows(client, f"WorkflowType='BareChild' AND {mine}", count, "bare children started", 300)
         return time.perf_counter() - began
     finally:
         worker.terminate()
@@ -244,7 +235,7 @@ def journey_cli(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-def settle_store(database: str, prefix: str, red: list[str]) -> None:
+def settle_store(database: str, prefix: str) -> None:
     """As after earlier nights: every journey of the cohort was told its color and band."""
     import sqlalchemy as sa
 
@@ -289,6 +280,11 @@ def expected_changes(database: str, prefix: str, today: date) -> set[str]:
 
 async def count_workflows(client: Any, query: str) -> int:
     return (await client.count_workflows(query)).count
+
+
+async def wait_for_workflows(client: Any, query: str, target: int, label: str, timeout: float) -> None:
+    """Until visibility counts `target` workflows matching `query`."""
+    await wait_for(lambda: count_workflows(client, query), target, label, timeout)
 
 
 async def wait_for(count: Any, target: int, label: str, timeout: float) -> None:
@@ -425,7 +421,7 @@ async def sweep_round(
         )
         journey_cli(env, "usage", "import", str(usage_csv))
         progress(f"imported in {time.perf_counter() - began:.0f} s")
-        settle_store(env["JOURNEY_DATABASE_URL"], prefix, red)
+        settle_store(env["JOURNEY_DATABASE_URL"], prefix)
         changes = expected_changes(env["JOURNEY_DATABASE_URL"], prefix, today)
         if changes != set(red):
             raise RuntimeError(
@@ -439,11 +435,8 @@ async def sweep_round(
         began = time.perf_counter()
         report = json.loads(await asyncio.to_thread(journey_cli, env, "schedule", "trigger", "health", "--json"))
         swept = time.perf_counter() - began
-        await wait_for(
-            lambda: count_workflows(client, "WorkflowType='RedAccountRemediation'"),
-            remediations_before + len(red),
-            "remediations started",
-            600,
+        await wait_for_workflows(
+            client, "WorkflowType='RedAccountRemediation'", remediations_before + len(red), "remediations started", 600
         )
         elapsed = time.perf_counter() - began
         shares = await batches_by_worker(client, report["workflow_id"])

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from journey.temporal.devserver import free_port, packaged_binary, start_server, stop_server
+from journey.temporal.devserver import packaged_binary
 from tests.cli.conftest import _subprocess_env, _wait_for_line
+from tests.helpers.devserver import dev_server
 
 pytestmark = pytest.mark.slow
 
@@ -24,12 +25,8 @@ STOP_WITHIN_S = 10
 
 @pytest.fixture(scope="module")
 def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    server = start_server(tmp_path_factory.mktemp("temporal"), ip="127.0.0.1", port=port, headless=True)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop_server(server)
+    with dev_server(tmp_path_factory.mktemp("temporal")) as running:
+        yield running
 
 
 @pytest.fixture

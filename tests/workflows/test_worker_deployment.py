@@ -19,8 +19,9 @@ from journey.config import WorkerVersion
 from journey.domain import names
 from journey.store import Store
 from journey.temporal.converter import data_converter
-from journey.temporal.devserver import free_port, packaged_binary, start_server, stop_server
+from journey.temporal.devserver import packaged_binary
 from journey.temporal.schedules import SWEEPS
+from tests.helpers.devserver import dev_server
 from tests.helpers.journeys import quiet_settings
 from workflows.deployment import VersionState, describe_deployment, ensure_current_version
 from workflows.worker import WORKFLOWS, build_worker
@@ -61,12 +62,8 @@ async def test_a_server_without_deployments_leaves_versioning_off(env: WorkflowE
 
 @pytest.fixture(scope="module")
 def address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    server = start_server(tmp_path_factory.mktemp("temporal"), ip="127.0.0.1", port=port, headless=True)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        stop_server(server)
+    with dev_server(tmp_path_factory.mktemp("temporal")) as running:
+        yield running
 
 
 def fresh_deployment() -> str:
