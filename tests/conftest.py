@@ -15,14 +15,14 @@ from temporalio.worker import Worker
 from journey.store import Store
 from journey.temporal.converter import data_converter
 from journey.temporal.devserver import packaged_binary
-from tests.helpers.journeys import park_in_business_hours, quiet_settings
+from tests.helpers.journeys import keep_in_business_hours, park_in_business_hours, quiet_settings
 from tests.helpers.stores import postgres_store
 from workflows.search_attributes import register_search_attributes
 from workflows.worker import build_worker
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     environment = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=packaged_binary("temporal-test-server"),
         data_converter=data_converter,
@@ -31,6 +31,13 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
     await park_in_business_hours(environment)
     yield environment
     await environment.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def env(time_skipping_server: WorkflowEnvironment) -> WorkflowEnvironment:
+    """The session's time-skipping server, its clock in business hours for this test."""
+    await keep_in_business_hours(time_skipping_server)
+    return time_skipping_server
 
 
 @pytest.fixture
