@@ -15,7 +15,9 @@ activity from the rows the store actually inserted (a retried step inserts nothi
 counts nothing), the reminder sweep's activity from what its one transaction wrote. The
 health sweep's duration is recorded when its run ends, on the workflow's meter, which
 records nothing while a workflow replays. Gauges (journeys by stage and health, open
-red-account remediations) are read from the store (`refresh_portfolio`).
+red-account remediations, outbox rows by channel and status) are read from the store
+(`refresh_portfolio`): the outbox gauge also sees what the command line sent, which no
+worker counts.
 
 Exposed names follow Prometheus conventions: the runtime's exporter appends `_total` to
 counters and `_seconds` to duration histograms (`journey.temporal.runtime`), so a
@@ -102,6 +104,12 @@ JOURNEYS = MetricSpec(
 RED_REMEDIATIONS_OPEN = MetricSpec(
     "journey_red_remediations_open", "gauge", (), "Red Accounts Program episodes not closed yet"
 )
+OUTBOX_DELIVERIES = MetricSpec(
+    "journey_outbox_deliveries",
+    "gauge",
+    ("channel", "status"),
+    "Deliveries in the outbox by channel and status, from the store (every sender's, the command line's too)",
+)
 
 METRICS = (
     DELIVERIES,
@@ -112,6 +120,7 @@ METRICS = (
     HEALTH_SWEEP_CHANGED,
     JOURNEYS,
     RED_REMEDIATIONS_OPEN,
+    OUTBOX_DELIVERIES,
 )
 
 # Outbox statuses a delivery is counted in when it reaches them (`journey_deliveries_total`):
@@ -148,6 +157,7 @@ class EngineMetrics:
         self._escalations = self.meter.create_counter(ESCALATIONS_SENT.created_as, ESCALATIONS_SENT.help)
         self._journeys = self.meter.create_gauge(JOURNEYS.created_as, JOURNEYS.help)
         self._remediations = self.meter.create_gauge(RED_REMEDIATIONS_OPEN.created_as, RED_REMEDIATIONS_OPEN.help)
+        self._outbox = self.meter.create_gauge(OUTBOX_DELIVERIES.created_as, OUTBOX_DELIVERIES.help)
         if self.enabled:
             self._start_at_zero()
 
@@ -189,14 +199,23 @@ class EngineMetrics:
             self._reminders.add(reminders)
             self._escalations.add(escalations)
 
-    def portfolio(self, journeys: Mapping[tuple[str, str], int], open_remediations: int) -> None:
-        """Set the gauges; every (stage, health) is set, 0 where no journey is."""
+    def portfolio(
+        self,
+        journeys: Mapping[tuple[str, str], int],
+        open_remediations: int,
+        outbox: Mapping[tuple[str, str], int],
+    ) -> None:
+        """Set the gauges; every (stage, health) and every (channel, status) of the outbox
+        is set, 0 where none is."""
         if not self.enabled:
             return
         for stage in values(Stage):
             for health in values(Health):
                 self._journeys.set(journeys.get((stage, health), 0), {"stage": stage, "health": health})
         self._remediations.set(open_remediations)
+        for channel in DELIVERY_CHANNELS:
+            for status in DELIVERY_STATUSES:
+                self._outbox.set(outbox.get((channel, status), 0), {"channel": channel, "status": status})
 
 
 def fired_kind(entry: TimelineEntry) -> str | None:
@@ -226,8 +245,9 @@ async def refresh_portfolio(store: Store, metrics: EngineMetrics, every: timedel
         try:
             journeys = await asyncio.to_thread(store.journeys_by_stage_and_health)
             remediations = await asyncio.to_thread(store.open_remediations)
+            outbox = await asyncio.to_thread(store.deliveries_by_channel_and_status)
         except Exception as err:  # noqa: BLE001 (a database away for a while: the gauges wait for it)
             log.warning("portfolio gauges not refreshed: %s", err)
         else:
-            metrics.portfolio(journeys, remediations)
+            metrics.portfolio(journeys, remediations, outbox)
         await asyncio.sleep(every.total_seconds())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,7 +19,15 @@ from activities.messages import ReminderSweepInput
 from activities.reminders import ReminderActivities
 from activities.store import StoreActivities
 from journey.delivery.outbox import OutboxSender
-from journey.domain.effects import Delivery, DeliveryChange, Effects, RedTrackerRow, TaskOpen, TimelineEntry
+from journey.domain.effects import (
+    DELIVERY_STATUSES,
+    Delivery,
+    DeliveryChange,
+    Effects,
+    RedTrackerRow,
+    TaskOpen,
+    TimelineEntry,
+)
 from journey.domain.enums import EngagementModel, Stage
 from journey.domain.playbook_files import load_playbooks
 from journey.domain.touches import Touch
@@ -67,7 +75,7 @@ def digital_store(store: Store) -> Iterator[Store]:
 
 def test_every_engine_metric_is_served_under_its_prometheus_name(served: Served) -> None:
     record_health_sweep(served.runtime.metric_meter, timedelta(seconds=42), 3)
-    served.metrics.portfolio({}, 0)
+    served.metrics.portfolio({}, 0, {})
     page = served.scrape()
     for spec in METRICS:
         assert page.types.get(spec.name) == spec.kind, spec.name
@@ -167,24 +175,50 @@ def test_portfolio_gauges_follow_the_store(store: Store, served: Served) -> None
         RedTrackerRow(key="c/red-0", account="c", episode=0, opened_on=DAY, reason="old", closed_on=DAY),
     ]))
 
-    async def refreshed() -> Scrape:
-        task = asyncio.create_task(refresh_portfolio(store, served.metrics, every=timedelta(seconds=0.05)))
-        try:
-            for _ in range(100):
-                await asyncio.sleep(0.05)
-                page = served.scrape()
-                if page.value("journey_red_remediations_open") == 1:
-                    return page
-            raise AssertionError("the gauges were not refreshed")
-        finally:
-            task.cancel()
-
-    page = asyncio.run(refreshed())
+    page = refreshed(store, served, lambda page: page.value("journey_red_remediations_open") == 1)
     assert page.value("journey_journeys", stage="signed", health="green") == 2
     assert page.value("journey_journeys", stage="onboarding", health="red") == 1
     # Every stage and health is there, 0 where no journey is, so a pair that empties drops to 0.
     assert page.value("journey_journeys", stage="renewal", health="yellow") == 0
     assert len([1 for name, _, _ in page.samples if name == "journey_journeys"]) == len(Stage) * 3
+
+
+def refreshed(store: Store, served: Served, ready: Callable[[Scrape], bool]) -> Scrape:
+    """The page once `refresh_portfolio` has read the store and `ready` holds for it."""
+
+    async def scraped() -> Scrape:
+        task = asyncio.create_task(refresh_portfolio(store, served.metrics, every=timedelta(seconds=0.05)))
+        try:
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                page = served.scrape()
+                if ready(page):
+                    return page
+            raise AssertionError("the gauges were not refreshed")
+        finally:
+            task.cancel()
+
+    return asyncio.run(scraped())
+
+
+def test_the_outbox_gauge_counts_what_the_store_holds_whoever_sent_it(
+    digital_store: Store, served: Served, tmp_path: Path
+) -> None:
+    digital_store.apply_effects(fired_step())
+    page = refreshed(digital_store, served, lambda page: page.value("journey_outbox_deliveries", channel="email", status="pending") == 1)
+    assert page.value("journey_outbox_deliveries", channel="slack", status="pending") == 1
+    assert page.value("journey_outbox_deliveries", channel="email", status="skipped") == 1
+    # Every channel and status is there, 0 where no row is.
+    assert page.value("journey_outbox_deliveries", channel="email", status="sent") == 0
+    assert len([1 for name, _, _ in page.samples if name == "journey_outbox_deliveries"]) == 2 * len(DELIVERY_STATUSES)
+
+    # Sent by the command line (`deliveries resend`, `broadcast`): a sender without the
+    # worker's counter. No worker counted it; the gauge shows it.
+    files = dataclasses.replace(quiet_settings(), outbox_dir=tmp_path / "outbox")
+    assert OutboxSender(digital_store, files).deliver(["acme/nurture-email/2026-03-02"]).sent == 1
+    page = refreshed(digital_store, served, lambda page: page.value("journey_outbox_deliveries", channel="email", status="sent") == 1)
+    assert page.value("journey_outbox_deliveries", channel="email", status="pending") == 0
+    assert page.value("journey_deliveries_total", channel="email", status="sent") == 0
 
 
 def test_without_a_metrics_port_nothing_is_counted_or_looked_up(digital_store: Store) -> None:
@@ -255,3 +289,4 @@ def test_the_store_says_what_a_step_wrote_new_on_each_database(any_store: Store)
     assert (again.timeline, dict(again.outbox)) == (frozenset(), {})
     assert any_store.journeys_by_stage_and_health() == {("signed", "green"): 1}
     assert any_store.engagement_model("acme") == "digital" and any_store.open_remediations() == 0
+    assert any_store.deliveries_by_channel_and_status() == {("email", "pending"): 1, ("slack", "pending"): 1, ("email", "skipped"): 1}
