@@ -92,11 +92,7 @@ class AccountsStore(Database):
     def journeys_by_stage_and_health(self) -> dict[tuple[str, str], int]:
         """How many accounts are in each (stage, health), as their journeys last mirrored
         them; pairs with no account are left out."""
-        query = sa.select(accounts.c.stage, accounts.c.health, sa.func.count()).group_by(
-            accounts.c.stage, accounts.c.health
-        )
-        with self.engine.connect() as conn:
-            return {(stage, health): count for stage, health, count in conn.execute(query)}
+        return self.count_pairs(accounts.c.stage, accounts.c.health)
 
     def engagement_model(self, account_id: str) -> str | None:
         with self.engine.connect() as conn:

@@ -165,6 +165,13 @@ class Database:
             with conn.begin():
                 yield conn
 
+    def count_pairs(self, first: sa.Column[Any], second: sa.Column[Any]) -> dict[tuple[str, str], int]:
+        """How many rows hold each (first, second) pair of values; pairs with no row are
+        left out."""
+        query = sa.select(first, second, sa.func.count()).group_by(first, second)
+        with self.engine.connect() as conn:
+            return {(a, b): count for a, b, count in conn.execute(query)}
+
     def insert(self, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
         """INSERT with ON CONFLICT support; both dialects' constructs share that API."""
         if self.dialect == "postgresql":

@@ -215,13 +215,11 @@ class OutboxStore(Database):
         with self.engine.connect() as conn:
             return [OutboxRecord.of(row) for row in conn.execute(query)]
 
-
     def deliveries_by_channel_and_status(self) -> dict[tuple[str, str], int]:
         """How many outbox rows are in each (channel, status), whoever wrote or sent them
         (a worker, `deliveries resend`, a broadcast); pairs with no row are left out."""
-        query = sa.select(outbox.c.channel, outbox.c.status, sa.func.count()).group_by(outbox.c.channel, outbox.c.status)
-        with self.engine.connect() as conn:
-            return {(channel, status): count for channel, status, count in conn.execute(query)}
+        return self.count_pairs(outbox.c.channel, outbox.c.status)
+
 
     def deliveries_in(
         self, keys: Sequence[str], allowed: Sequence[str], action: str, allowed_as: str | None = None
